@@ -1,0 +1,209 @@
+"""A library of content files: find them, tell their kind, index their ids and check each one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .catalogue_reader import read_badges, read_course, read_skills
+from .index import LibraryIndex
+from .model import Badge, Course, Scenario, Skill
+from .problems import ContentError, Problem
+from .reader import Reader
+from .scenario_reader import ScenarioReader
+from .stats import STATE_LIMIT, Stats, scenario_stats
+from .yamlsafe import Loaded, load_file
+
+FileKind = Literal["scenario", "course", "badges", "skills"]
+YAML_SUFFIXES = (".yaml", ".yml")
+FOLDERS = ("scenarios", "courses")
+
+
+@dataclass
+class FileReport:
+    """Everything the validator found in one file, and what it built from it."""
+
+    path: Path
+    display: str
+    kind: FileKind
+    id: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    stats: Stats | None = None
+    content: Scenario | Course | list[Badge] | list[Skill] | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The errors, in line order."""
+        return sorted(problem for problem in self.problems if problem.is_error)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The warnings, in line order."""
+        return sorted(problem for problem in self.problems if not problem.is_error)
+
+    @property
+    def ok(self) -> bool:
+        """True when the file has no error."""
+        return not self.errors
+
+
+def library_root_of(path: Path) -> Path | None:
+    """The folder holding the nearest `scenarios/` or `courses/` folder above `path`, if any."""
+    for parent in path.resolve().parents:
+        if parent.name in FOLDERS:
+            return parent.parent
+    return None
+
+
+def kind_in_library(path: Path, root: Path) -> FileKind:
+    """A file's kind from its place in the library."""
+    relative = path.resolve().relative_to(root.resolve())
+    if relative.parts[0] == "scenarios":
+        return "scenario"
+    if len(relative.parts) == 2 and relative.name in ("badges.yaml", "skills.yaml"):
+        return "badges" if relative.name == "badges.yaml" else "skills"
+    return "course"
+
+
+def kind_from_keys(data: dict[str, Any]) -> FileKind:
+    """A loose file's kind from its top-level keys."""
+    for key, kind in (("badges", "badges"), ("skills", "skills"), ("modules", "course")):
+        if key in data:
+            return kind  # type: ignore[return-value]
+    return "scenario"
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """Every YAML file under a folder, in path order."""
+    return sorted(path for path in folder.rglob("*") if path.suffix in YAML_SUFFIXES and path.is_file())
+
+
+class Library:
+    """The files of one library folder, parsed once, with the ids they define."""
+
+    def __init__(self, root: Path, static_dir: Path | None = None):
+        self.root = root.resolve()
+        self.files: list[Path] = [path for folder in FOLDERS if (self.root / folder).is_dir()
+                                  for path in yaml_files(self.root / folder)]
+        self._loaded: dict[Path, Loaded | ContentError] = {path: _try_load(path) for path in self.files}
+        self.index = LibraryIndex(root=self.root, static_dir=static_dir)
+        self.first_owner: dict[str, Path] = {}
+        for path in self.files:
+            self._index_file(path)
+
+    def _index_file(self, path: Path) -> None:
+        loaded = self._loaded[path]
+        if isinstance(loaded, ContentError):
+            return
+        data = loaded.data
+        kind = kind_in_library(path, self.root)
+        if kind in ("badges", "skills"):
+            target = self.index.badges if kind == "badges" else self.index.skills
+            entries = data.get(kind)
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                    target.add(entry["id"])
+            return
+        item_id = data.get("id")
+        if not isinstance(item_id, str):
+            return
+        self.first_owner.setdefault(item_id, path)
+        if kind == "course":
+            self.index.courses.add(item_id)
+        else:
+            scenario_kind = data.get("kind", "roleplay")
+            self.index.scenario_kinds.setdefault(item_id, scenario_kind if isinstance(scenario_kind, str) else "")
+
+    def display_name(self, path: Path) -> str:
+        """A path relative to the library root, as the validator prints it by default."""
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def check(self, path: Path, display: str | None = None) -> FileReport:
+        """Check one file, inside this library or (ids clashing only as warnings) outside it."""
+        path = path.resolve()
+        inside = path in self._loaded
+        loaded = self._loaded[path] if inside else _try_load(path)
+        display = display or (self.display_name(path) if inside else str(path))
+        if isinstance(loaded, ContentError):
+            kind: FileKind = kind_in_library(path, self.root) if inside else "scenario"
+            return FileReport(path, display, kind, problems=list(loaded.problems))
+        kind = kind_in_library(path, self.root) if inside else kind_from_keys(loaded.data)
+        report = FileReport(path, display, kind)
+        reader = Reader(loaded)
+        if kind == "scenario":
+            self._check_scenario(reader, report)
+        elif kind == "course":
+            report.content = read_course(reader, self.index, path)
+        elif kind == "badges":
+            report.content = read_badges(reader, self.index)
+        else:
+            report.content = read_skills(reader)
+        if kind in ("scenario", "course"):
+            self._check_unique_id(reader, path, inside)
+            raw_id = loaded.data.get("id")
+            report.id = raw_id if isinstance(raw_id, str) else None
+        report.problems = reader.problems
+        return report
+
+    def _check_unique_id(self, reader: Reader, path: Path, inside: bool) -> None:
+        item_id = reader.loaded.data.get("id")
+        owner = self.first_owner.get(item_id) if isinstance(item_id, str) else None
+        if owner is None or owner == path:
+            return
+        where = self.display_name(owner)
+        if inside:
+            reader.report(("id",), f"id {item_id!r} is already used by {where}; ids must be unique in the library")
+        else:
+            reader.report(("id",), f"id {item_id!r} is also used by {where} in the library", severity="warning")
+
+    def _check_scenario(self, reader: Reader, report: FileReport) -> None:
+        scenario_reader = ScenarioReader(reader, self.index)
+        scenario = scenario_reader.build()
+        report.content = scenario
+        if scenario is None:
+            return
+        search = not scenario_reader.has_reference_error and not scenario_reader.has_condition_error
+        stats = scenario_stats(scenario, search=search)
+        report.stats = stats
+        if search:
+            _report_shape(reader, scenario, stats)
+        if scenario.pass_points is not None and stats.max_points is not None and scenario.pass_points > stats.max_points:
+            reader.report(("pass_points",), f"'pass_points' ({scenario.pass_points}) is above the most points "
+                          f"this scenario can give ({stats.max_points}), so nobody can pass", severity="warning")
+
+
+def _report_shape(reader: Reader, scenario: Scenario, stats: Stats) -> None:
+    """Turn graph and search findings into positioned problems."""
+    if scenario.is_case_study:
+        return
+    if not stats.ending_reachable:
+        reader.report(("start",) if "start" in reader.loaded.data else ("nodes",),
+                      "no ending can be reached from the start", at="key")
+    for node_id in stats.unreachable:
+        reader.report(("nodes", node_id), f"node {node_id!r} cannot be reached from the start", at="key",
+                      severity="warning")
+    for node_id in stats.never_entered:
+        reader.report(("nodes", node_id), f"node {node_id!r} is never reached: the conditions on every way to it "
+                      "are false", at="key", severity="warning")
+    if stats.ending_reachable:
+        for node_id in stats.traps:
+            reader.report(("nodes", node_id), f"node {node_id!r} is a trap: no ending can be reached from it",
+                          at="key", severity="warning")
+    for node_id, values in stats.stuck.items():
+        state = ", ".join(f"{name}={value}" for name, value in values.items())
+        when = f" (for example when {state})" if state else ""
+        reader.report(("nodes", node_id), f"at node {node_id!r} no choice may be offered{when}; the attempt "
+                      "would end there as completed", at="key", severity="warning")
+    if stats.too_branchy:
+        reader.report(("nodes",), f"too branchy to compute max_points and min_points (over "
+                      f"{STATE_LIMIT:,} states)", at="key", severity="warning")
+
+
+def _try_load(path: Path) -> Loaded | ContentError:
+    try:
+        return load_file(path)
+    except ContentError as exc:
+        return exc
+    except OSError as exc:
+        return ContentError([Problem(1, 1, "error", f"cannot read the file: {exc.strerror}")])

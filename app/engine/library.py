@@ -84,8 +84,8 @@ class Library:
 
     def __init__(self, root: Path, static_dir: Path | None = None):
         self.root = root.resolve()
-        self.files: list[Path] = [path for folder in FOLDERS if (self.root / folder).is_dir()
-                                  for path in yaml_files(self.root / folder)]
+        self.files: list[Path] = sorted(path for folder in FOLDERS if (self.root / folder).is_dir()
+                                        for path in yaml_files(self.root / folder))
         self._loaded: dict[Path, Loaded | ContentError] = {path: _try_load(path) for path in self.files}
         self.index = LibraryIndex(root=self.root, static_dir=static_dir)
         self.first_owner: dict[str, Path] = {}

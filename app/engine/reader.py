@@ -13,10 +13,8 @@ LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 ID_HINT = "use 1 to 64 lower-case letters, digits, '-' or '_', starting with a letter or digit"
 
 
-def _quote_hint(value: Any) -> str:
-    if isinstance(value, (bool, int, float)) or hasattr(value, "isoformat"):
-        return "; put it in quotes"
-    return ""
+def _quotable(value: Any) -> bool:
+    return isinstance(value, (bool, int, float)) or hasattr(value, "isoformat")
 
 
 class Reader:
@@ -81,7 +79,12 @@ class Reader:
             self.report(path, f"{what} has no value")
             return None
         read_as = describe_value(value)
-        self.report(path, f"{what} must be text, but YAML read {value!r} as {read_as}{_quote_hint(value)}")
+        source = self.loaded.source(path)
+        if _quotable(value) and source is not None:
+            self.report(path, f"{what} must be text, but YAML reads {source} as {read_as}; "
+                        f"put it in quotes: \"{source}\"")
+        else:
+            self.report(path, f"{what} must be text, but YAML read {read_as}")
         return None
 
     def integer(self, mapping: dict[str, Any], path: KeyPath, key: str, default: int | None = None,
@@ -98,8 +101,11 @@ class Reader:
                       maximum: int | None = None) -> int | None:
         """A value that must be a whole number."""
         if isinstance(value, bool) or not isinstance(value, int):
-            hint = "; write a whole number like 5" if not isinstance(value, str) else "; write it without quotes"
-            self.report(path, f"{what} must be a whole number, but YAML read {describe_value(value)}{hint}")
+            source = self.loaded.source(path)
+            read = f"reads {source} as" if source is not None else "read"
+            hint = "; write it without quotes" if isinstance(value, str) and value.strip().lstrip("-").isdigit() \
+                else "; write a whole number like 5"
+            self.report(path, f"{what} must be a whole number, but YAML {read} {describe_value(value)}{hint}")
             return None
         if minimum is not None and value < minimum or maximum is not None and value > maximum:
             bounds = (f"from {minimum} to {maximum}" if minimum is not None and maximum is not None

@@ -19,7 +19,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BRACKETS = re.compile(r"[\[\]{}\n#]")
-_KIND_NAMES = {bool: "a true/false value", int: "a number", float: "a number", type(None): "nothing"}
+_KIND_NAMES = {bool: "a true/false value", int: "a whole number", float: "a decimal number", type(None): "nothing"}
 
 KeyPath = tuple[Any, ...]
 
@@ -40,6 +40,11 @@ class Loaded:
     key_marks: dict[KeyPath, Mark] = field(default_factory=dict)
     value_marks: dict[KeyPath, Mark] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    plain_sources: dict[KeyPath, str] = field(default_factory=dict)
+
+    def source(self, path: KeyPath) -> str | None:
+        """How an unquoted scalar that YAML did not read as text was written, for "quote it" hints."""
+        return self.plain_sources.get(path)
 
     def key_mark(self, path: KeyPath) -> Mark:
         """Where the key of `path` stands, or the nearest enclosing place we know."""
@@ -161,7 +166,8 @@ class _Composer:
         if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             self._check_node_event(event)
         if isinstance(event, yaml.ScalarEvent):
-            self._add(self._scalar(event), event)
+            value = self._scalar(event)
+            self._add(value, event, None if isinstance(value, str) else event.value)
         elif isinstance(event, yaml.MappingStartEvent):
             self._open({}, event)
         elif isinstance(event, yaml.SequenceStartEvent):
@@ -208,7 +214,7 @@ class _Composer:
             return path + (len(container),)
         return path + ((key if key_mark is not None else "?"),)
 
-    def _add(self, value: Any, event: yaml.NodeEvent) -> None:
+    def _add(self, value: Any, event: yaml.NodeEvent, source: str | None = None) -> None:
         mark = _mark(event)
         if not self._stack:
             if not isinstance(value, dict):
@@ -219,7 +225,7 @@ class _Composer:
         container, path = frame[0], frame[1]
         if isinstance(container, list):
             container.append(value)
-            self.loaded.value_marks[path + (len(container) - 1,)] = mark
+            self._remember(path + (len(container) - 1,), mark, source)
             return
         if frame[3] is None:
             self._take_key(frame, value, mark)
@@ -230,7 +236,12 @@ class _Composer:
             return
         container[key] = value
         self.loaded.key_marks[path + (key,)] = key_mark
-        self.loaded.value_marks[path + (key,)] = mark
+        self._remember(path + (key,), mark, source)
+
+    def _remember(self, path: KeyPath, mark: Mark, source: str | None) -> None:
+        self.loaded.value_marks[path] = mark
+        if source is not None:
+            self.loaded.plain_sources[path] = source
 
     def _take_key(self, frame: list[Any], key: Any, mark: Mark) -> None:
         seen: dict[str, Mark] = frame[4]

@@ -19,7 +19,7 @@ CRITERIA_KEYS = CRITERIA_COUNTS + ("skills", "skill_tag", "course")
 def relative_inside(value: str, base: Path, boundary: Path) -> Path | None:
     """Resolve a relative path under `base`, or None when it is absolute or climbs out of `boundary`."""
     pure = PurePosixPath(value.replace("\\", "/"))
-    if pure.is_absolute() or (pure.parts and ":" in pure.parts[0]) or ".." in pure.parts:
+    if pure.is_absolute() or (pure.parts and ":" in pure.parts[0]):
         return None
     target = (base / Path(*pure.parts)).resolve()
     try:
@@ -29,19 +29,19 @@ def relative_inside(value: str, base: Path, boundary: Path) -> Path | None:
     return target
 
 
-def read_course(r: Reader, index: LibraryIndex, file_path: Path | None) -> Course | None:
-    """A course with its modules checked against the library."""
+def read_course(r: Reader, index: LibraryIndex, file_path: Path | None, lesson_root: Path | None) -> Course | None:
+    """A course with its modules checked against the library; lessons must stay inside `lesson_root`."""
     data = r.loaded.data
     r.keys(data, (), COURSE_KEYS, ("id", "title", "modules"), "in a course")
     course_id = r.identifier(data, (), "id")
     title = r.text(data, (), "title")
     badge = r.identifier(data, (), "badge")
-    if badge is not None and badge not in index.badges:
+    if badge is not None and badge not in index.badges and not index.trusted:
         r.report(("badge",), f"unknown badge {badge!r}: add it to courses/badges.yaml or fix the spelling")
     if isinstance(data.get("modules"), list) and not data["modules"]:
         r.report(("modules",), "'modules' is empty; a course needs at least one module")
     modules = [module for _, raw, path in r.items(data, (), "modules")
-               if (module := _module(r, index, raw, path, file_path)) is not None]
+               if (module := _module(r, index, raw, path, file_path, lesson_root)) is not None]
     if course_id is None or title is None:
         return None
     return Course(
@@ -55,7 +55,8 @@ def read_course(r: Reader, index: LibraryIndex, file_path: Path | None) -> Cours
     )
 
 
-def _module(r: Reader, index: LibraryIndex, raw: Any, path: KeyPath, file_path: Path | None) -> Module | None:
+def _module(r: Reader, index: LibraryIndex, raw: Any, path: KeyPath, file_path: Path | None,
+            lesson_root: Path | None) -> Module | None:
     entry = r.mapping(raw, path, "a module")
     if entry is None:
         return None
@@ -69,12 +70,14 @@ def _module(r: Reader, index: LibraryIndex, raw: Any, path: KeyPath, file_path: 
     title = r.text(entry, path, "title")
     if kind == "lesson":
         ref = r.text(entry, path, "lesson")
-        if ref is None or not _lesson_exists(r, index, ref, path + ("lesson",), file_path):
+        if ref is None or not _lesson_exists(r, index, ref, path + ("lesson",), file_path, lesson_root):
             return None
         return Module("lesson", ref, title)
     ref = r.identifier(entry, path, kind)
     if ref is None:
         return None
+    if index.trusted:
+        return Module(kind, ref, title)  # type: ignore[arg-type]
     found_kind = index.scenario_kinds.get(ref)
     wanted = "case_study" if kind == "case_study" else "roleplay"
     if found_kind is None:
@@ -88,11 +91,14 @@ def _module(r: Reader, index: LibraryIndex, raw: Any, path: KeyPath, file_path: 
     return Module(kind, ref, title)  # type: ignore[arg-type]
 
 
-def _lesson_exists(r: Reader, index: LibraryIndex, ref: str, path: KeyPath, file_path: Path | None) -> bool:
-    if file_path is None or index.root is None:
-        r.report(path, "lesson files can only be checked for a course saved in a library folder")
+def _lesson_exists(r: Reader, index: LibraryIndex, ref: str, path: KeyPath, file_path: Path | None,
+                   lesson_root: Path | None) -> bool:
+    if index.trusted:
+        return True
+    if file_path is None or lesson_root is None:
+        r.report(path, "lesson files can only be checked for a course saved as a file")
         return False
-    target = relative_inside(ref, file_path.parent, index.root)
+    target = relative_inside(ref, file_path.parent, lesson_root)
     if target is None:
         r.report(path, f"lesson path {ref!r} must be relative and stay inside the library (no '..' or '/')")
         return False
@@ -181,12 +187,12 @@ def _criteria(r: Reader, index: LibraryIndex, entry: dict[str, Any], path: KeyPa
     counts = {key: r.integer(raw, path, key, None, 1) for key in CRITERIA_COUNTS}
     skills = r.deltas(raw, path, "skills")
     for name in skills:
-        if name not in index.skills:
+        if not index.has_skill(name):
             r.report(path + ("skills", name), f"unknown skill {name!r}", at="key")
     skill_tag = r.identifier(raw, path, "skill_tag")
-    if skill_tag is not None and skill_tag not in index.skills:
+    if skill_tag is not None and not index.has_skill(skill_tag):
         r.report(path + ("skill_tag",), f"unknown skill {skill_tag!r}")
     course = r.identifier(raw, path, "course")
-    if course is not None and course not in index.courses:
+    if course is not None and course not in index.courses and not index.trusted:
         r.report(path + ("course",), f"no course with id {course!r} in the library")
     return Criteria(skills=skills, skill_tag=skill_tag, course=course, **counts)

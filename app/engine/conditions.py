@@ -96,10 +96,20 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
+MAX_NESTING = 32
+MAX_LENGTH = 1000
+
+
 class _Parser:
     def __init__(self, text: str):
         self.tokens = _tokenize(text)
         self.index = 0
+        self.nesting = 0
+
+    def deeper(self, offset: int) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ConditionError(f"the condition nests deeper than {MAX_NESTING} levels", offset)
 
     def peek(self) -> tuple[str, str, int]:
         return self.tokens[self.index]
@@ -136,8 +146,10 @@ class _Parser:
 
     def negation(self) -> Expr:
         if self.peek()[0] == "not":
-            self.take()
-            return Not(self.negation())
+            self.deeper(self.take()[2])
+            result = Not(self.negation())
+            self.nesting -= 1
+            return result
         return self.comparison()
 
     def comparison(self) -> Expr:
@@ -155,8 +167,10 @@ class _Parser:
     def atom(self) -> Expr:
         kind, value, offset = self.take()
         if kind == "op" and value == "(":
+            self.deeper(offset)
             inner = self.expr()
             self.expect("op", ")", "`)`")
+            self.nesting -= 1
             return inner
         if kind == "op" and value == "-":
             number = self.take()
@@ -182,6 +196,8 @@ def parse(text: str) -> Expr:
     """Parse a condition or raise ConditionError."""
     if not text.strip():
         raise ConditionError("the condition is empty", 0)
+    if len(text) > MAX_LENGTH:
+        raise ConditionError(f"the condition is longer than {MAX_LENGTH} characters", MAX_LENGTH)
     return _Parser(text).parse()
 
 

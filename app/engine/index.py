@@ -16,3 +16,8 @@ class LibraryIndex:
     scenario_kinds: dict[str, str] = field(default_factory=dict)
     courses: set[str] = field(default_factory=set)
     static_dir: Path | None = None
+    trusted: bool = False  # references were checked when the text was stored; accept them as they are
+
+    def has_skill(self, skill_id: str) -> bool:
+        """True when the library defines the skill (or references are trusted)."""
+        return self.trusted or skill_id in self.skills

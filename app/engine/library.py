@@ -13,7 +13,7 @@ from .problems import ContentError, Problem
 from .reader import Reader
 from .scenario_reader import ScenarioReader
 from .stats import STATE_LIMIT, Stats, scenario_stats
-from .yamlsafe import Loaded, load_file
+from .yamlsafe import Loaded, load_file, load_text
 
 FileKind = Literal["scenario", "course", "badges", "skills"]
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -68,9 +68,13 @@ def kind_in_library(path: Path, root: Path) -> FileKind:
 
 def kind_from_keys(data: dict[str, Any]) -> FileKind:
     """A loose file's kind from its top-level keys."""
-    for key, kind in (("badges", "badges"), ("skills", "skills"), ("modules", "course")):
-        if key in data:
-            return kind  # type: ignore[return-value]
+    if "badges" in data:
+        return "badges"
+    if "modules" in data:
+        return "course"
+    # A scenario lists `skills` too; only a file with nothing of a scenario's is the catalogue.
+    if "skills" in data and not any(key in data for key in ("id", "nodes", "questions", "case")):
+        return "skills"
     return "scenario"
 
 
@@ -134,7 +138,7 @@ class Library:
         if kind == "scenario":
             self._check_scenario(reader, report)
         elif kind == "course":
-            report.content = read_course(reader, self.index, path)
+            report.content = read_course(reader, self.index, path, self.root if inside else path.parent)
         elif kind == "badges":
             report.content = read_badges(reader, self.index)
         else:
@@ -163,7 +167,8 @@ class Library:
         report.content = scenario
         if scenario is None:
             return
-        search = not scenario_reader.has_reference_error and not scenario_reader.has_condition_error
+        search = not (scenario_reader.has_reference_error or scenario_reader.has_condition_error
+                      or scenario_reader.has_broken_structure)
         stats = scenario_stats(scenario, search=search)
         report.stats = stats
         if search:
@@ -198,6 +203,24 @@ def _report_shape(reader: Reader, scenario: Scenario, stats: Stats) -> None:
     if stats.too_branchy:
         reader.report(("nodes",), f"too branchy to compute max_points and min_points (over "
                       f"{STATE_LIMIT:,} states)", at="key", severity="warning")
+
+
+def read_stored(kind: str, source_text: str) -> Scenario | Course | list[Badge] | list[Skill]:
+    """Build content from text that passed validation when it was stored; raise ContentError if it no longer reads."""
+    reader = Reader(load_text(source_text))
+    index = LibraryIndex(trusted=True)
+    content: Scenario | Course | list[Badge] | list[Skill] | None
+    if kind in ("roleplay", "case_study"):
+        content = ScenarioReader(reader, index).build()
+    elif kind == "course":
+        content = read_course(reader, index, None, None)
+    elif kind == "badges":
+        content = read_badges(reader, index)
+    else:
+        content = read_skills(reader)
+    if content is None or reader.has_errors:
+        raise ContentError([problem for problem in reader.problems if problem.is_error])
+    return content
 
 
 def _try_load(path: Path) -> Loaded | ContentError:

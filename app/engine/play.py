@@ -188,7 +188,8 @@ class Playthrough:
 
     def _choose(self, action: Action) -> Step:
         offered = {choice.id: choice for choice in self.offered()}
-        choice = offered.get(action.value) if action.kind == "choose" else None
+        # An all-digit choice id reads like an option number; in a role-play it names the choice.
+        choice = offered.get(action.value) if action.kind in ("choose", "answer") else None
         if choice is None:
             self._refuse(action, f"offered: {', '.join(offered) or 'nothing'}")
         assert choice is not None and self.node is not None

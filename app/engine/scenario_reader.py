@@ -26,12 +26,13 @@ ENDINGS = ("success", "partial", "failure")
 
 
 class ScenarioReader:
-    """Reads one scenario file; `problems` holds everything found, `has_reference_error` a broken goto."""
+    """Reads one scenario file, collecting problems; the flags say whether the graph is sound enough to search."""
 
     def __init__(self, reader: Reader, index: LibraryIndex):
         self.r = reader
         self.index = index
         self.has_reference_error = False
+        self.has_broken_structure = False
         self.has_condition_error = False
         self.language = "en"
 
@@ -64,7 +65,7 @@ class ScenarioReader:
     # -- shared pieces -------------------------------------------------------------------------
 
     def _skill(self, name: str, path: KeyPath, at: str) -> bool:
-        if name in self.index.skills:
+        if self.index.has_skill(name):
             return True
         self.r.report(path, f"unknown skill {name!r}: add it to courses/skills.yaml or fix the spelling", at=at)
         return False
@@ -171,12 +172,16 @@ class ScenarioReader:
                 node = self._node(node_id, raw, ("nodes", node_id))
                 if node is not None:
                     nodes[node_id] = node
+                else:
+                    self.has_broken_structure = True
         start = self.r.text(data, (), "start")
         if start is None and isinstance(nodes_raw, dict) and nodes_raw:
             start = next(iter(nodes_raw))
         elif start is not None and isinstance(nodes_raw, dict) and start not in nodes_raw:
             self.r.report(("start",), f"'start' names node {start!r}, which does not exist")
             self.has_reference_error = True
+        if start is not None and start not in nodes:
+            self.has_broken_structure = True
         self._check_references(nodes, nodes_raw if isinstance(nodes_raw, dict) else {}, variables)
         persona = self._persona(data)
         return dict(persona=persona, variables=variables, start=start, nodes=nodes)
@@ -222,10 +227,13 @@ class ScenarioReader:
         self.r.keys(entry, path, NODE_KEYS, (), "in a node")
         present = [key for key in ("choices", "reply", "ending") if key in entry]
         if len(present) != 1:
+            self.has_broken_structure = True
             found = "none" if not present else " and ".join(present)
             self.r.report(path, f"node {node_id!r} needs exactly one of choices, reply or ending (found {found})",
                           at="key")
         ending = self.r.one_of(entry, path, "ending", ENDINGS, None) if "ending" in entry else None
+        if "ending" in entry and ending is None:
+            self.has_broken_structure = True
         if "debrief" in entry and "ending" not in entry:
             self.r.report(path + ("debrief",), "'debrief' is shown at an ending; move it to a node with 'ending'",
                           at="key")
@@ -292,12 +300,11 @@ class ScenarioReader:
         """Check gotos, variables named in set/change and conditions, and visited() nodes."""
         for node in nodes.values():
             base: KeyPath = ("nodes", node.id)
-            if node.reply is not None and node.reply.goto is not None:
-                self._goto(node.reply.goto, base + ("reply", "goto"), raw_nodes)
+            if node.reply is not None:
+                self._goto(node.reply.goto, base + ("reply", "goto"), raw_nodes, nodes)
             for index, choice in enumerate(node.choices):
                 path = base + ("choices", index)
-                if choice.goto:
-                    self._goto(choice.goto, path + ("goto",), raw_nodes)
+                self._goto(choice.goto, path + ("goto",), raw_nodes, nodes)
                 for key in ("set", "change"):
                     for name in getattr(choice, key):
                         if name not in variables:
@@ -313,10 +320,14 @@ class ScenarioReader:
                     self.has_condition_error = True
                     self.r.report(path + ("if",), f"the condition uses visited({name}), but there is no node {name!r}")
 
-    def _goto(self, target: str, path: KeyPath, raw_nodes: dict[str, Any]) -> None:
-        if target not in raw_nodes:
+    def _goto(self, target: str | None, path: KeyPath, raw_nodes: dict[str, Any], nodes: dict[str, Node]) -> None:
+        if not target:
+            self.has_broken_structure = True  # already reported as missing or not text
+        elif target not in raw_nodes:
             self.has_reference_error = True
             self.r.report(path, f"'goto' names node {target!r}, which does not exist")
+        elif target not in nodes:
+            self.has_broken_structure = True  # the target node has errors of its own
 
     # -- case study ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from . import conditions
-from .model import Deltas, Reply, Scenario, VariableSpec
+from .model import Deltas, Node, Reply, Scenario, VariableSpec
 
 STATE_LIMIT = 200_000
 _NEG = float("-inf")
@@ -51,9 +51,7 @@ def scenario_stats(scenario: Scenario, search: bool = True) -> Stats:
     stats = Stats(nodes=len(scenario.nodes), endings=len(endings))
     if not search or not scenario.nodes:
         return stats
-    edges = {node.id: {choice.goto for choice in node.choices} | ({node.reply.goto} if node.reply and node.reply.goto
-                                                                    else set())
-             for node in scenario.nodes.values()}
+    edges = {node.id: _targets(node) for node in scenario.nodes.values()}
     start = scenario.start or next(iter(scenario.nodes))
     reachable = _closure([start], edges)
     stats.unreachable = [node_id for node_id in scenario.nodes if node_id not in reachable]
@@ -66,6 +64,15 @@ def scenario_stats(scenario: Scenario, search: bool = True) -> Stats:
     stats.traps = [node_id for node_id in scenario.nodes if node_id in reachable and node_id not in can_finish]
     _search(scenario, start, stats)
     return stats
+
+
+def _targets(node: Node) -> set[str]:
+    """Where a node leads; an ending leads nowhere."""
+    if node.ending is not None:
+        return set()
+    if node.reply is not None:
+        return {node.reply.goto} if node.reply.goto else set()
+    return {choice.goto for choice in node.choices}
 
 
 def _closure(seeds: list[str], edges: dict[str, set[str]]) -> set[str]:

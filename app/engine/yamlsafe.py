@@ -17,8 +17,7 @@ MAX_DEPTH = 64
 # libyaml when present; the pure-Python parser is slower but reads the same events.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_BRACKETS = re.compile(r"[\[\]{}\n#]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _KIND_NAMES = {bool: "a true/false value", int: "a whole number", float: "a decimal number", type(None): "nothing"}
 
 KeyPath = tuple[Any, ...]
@@ -90,6 +89,8 @@ def decode(raw: bytes) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        if line_start == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            line_start = 3  # the byte-order mark is not a column
         col = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
         message = f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it with UTF-8 encoding"
@@ -101,7 +102,9 @@ def _check_characters(text: str) -> None:
     problems = []
     for match in _CONTROL_CHARS.finditer(text):
         mark = _line_col(text, match.start())
-        message = f"control character U+{ord(match.group()):04X} is not allowed"
+        code = ord(match.group())
+        what = "control character" if code <= 0x9F else "character"
+        message = f"{what} U+{code:04X} is not allowed"
         problems.append(Problem(mark.line, mark.col, "error", message))
         if len(problems) >= 20:
             break
@@ -109,28 +112,70 @@ def _check_characters(text: str) -> None:
         raise ContentError(problems)
 
 
+_SCAN = re.compile(r"""[\[\]{}"'#]""")
+_VALUE_START = re.compile(r"(?:^[ \t]*|[:?-][ \t]+|^[ \t]*-[ \t]*)$")
+_BLOCK_SCALAR = re.compile(r"(?:^|[ \t:-])[|>][0-9+-]*[ \t]*(?:#.*)?$")
+
+
 def _check_bracket_depth(text: str) -> None:
-    """Refuse deep flow nesting cheaply, before any YAML parser sees the text."""
+    """Refuse deep flow nesting cheaply, before any YAML parser sees the text.
+
+    Brackets count where YAML would read them as flow collections: opening a value, or anywhere inside
+    one; brackets in plain text, quoted text, block scalars and comments are left alone.
+    """
     depth = 0
-    in_comment = False
-    previous = "\n"
-    for match in _BRACKETS.finditer(text):
-        char = match.group()
-        if char == "\n":
-            in_comment = False
-        elif in_comment:
+    quote = ""
+    block_indent: int | None = None
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        indent = len(line) - len(line.lstrip(" "))
+        if block_indent is not None:
+            if not line.strip() or indent > block_indent:
+                continue
+            block_indent = None
+        position = 0
+        while True:
+            if quote:
+                position = _quote_end(line, position, quote)
+                if position < 0:
+                    break
+                quote = ""
+            match = _SCAN.search(line, position)
+            if match is None:
+                break
+            char, position = match.group(), match.end()
+            if char == "#" and (match.start() == 0 or line[match.start() - 1] in " \t"):
+                break
+            opens_value = depth > 0 or _VALUE_START.search(line, 0, match.start()) is not None
+            if char in "\"'" and opens_value:
+                quote = char
+            elif char in "[{" and opens_value:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    message = f"nesting deeper than {MAX_DEPTH} levels is not allowed"
+                    raise ContentError([Problem(line_number, match.start() + 1, "error", message)])
+            elif char in "]}" and depth:
+                depth -= 1
+        if depth == 0 and not quote and _BLOCK_SCALAR.search(line):
+            block_indent = indent
+
+
+def _quote_end(line: str, start: int, quote: str) -> int:
+    """The index just past the closing quote on this line, or -1 when the quoted text goes on."""
+    position = start
+    while True:
+        found = line.find(quote, position)
+        if found < 0:
+            return -1
+        if quote == '"':
+            backslashes = len(line[:found]) - len(line[:found].rstrip("\\"))
+            if backslashes % 2:
+                position = found + 1
+                continue
+            return found + 1
+        if line.startswith("''", found):
+            position = found + 2
             continue
-        elif char == "#":
-            previous = text[match.start() - 1] if match.start() else "\n"
-            in_comment = previous in " \t\n"
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                mark = _line_col(text, match.start())
-                message = f"nesting deeper than {MAX_DEPTH} levels is not allowed"
-                raise ContentError([Problem(mark.line, mark.col, "error", message)])
-        elif depth:
-            depth -= 1
+        return found + 1
 
 
 def _mark(event: yaml.Event) -> Mark:

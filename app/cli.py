@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from .accounts_cli import users_cli
 from .engine.library import Library, library_root_of
 from .engine.play import Action, ActionRefused, play
 from .engine.transcript import as_json, as_text
@@ -60,6 +61,22 @@ def play_command(file: str, actions: tuple[str, ...], as_json_output: bool) -> N
     click.echo(as_json(playthrough) if as_json_output else as_text(playthrough))
 
 
+content_cli = AppGroup("content", help="Keep the database in step with the library folders.")
+
+
+@content_cli.command("sync")
+def sync_command() -> None:
+    """Store every valid library file as a version; list the files skipped for errors."""
+    from .content_sync import sync_library
+
+    result = sync_library(_content_root(), _static_dir())
+    for path in result.skipped:
+        click.echo(f"skipped (has errors): {path}", err=True)
+    click.echo(f"{result.files} files, {result.new_versions} new versions, {len(result.skipped)} skipped")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups on the app."""
     app.cli.add_command(scenarios_cli)
+    app.cli.add_command(content_cli)
+    app.cli.add_command(users_cli)

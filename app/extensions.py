@@ -1,9 +1,23 @@
 """Flask extensions, created once here and bound to an app in create_app."""
 
-from flask_login import LoginManager
-from flask_sqlalchemy import SQLAlchemy
-from htmx_flask import Htmx
+from __future__ import annotations
 
-db = SQLAlchemy()
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every model."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
 login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
 htmx = Htmx()

@@ -182,7 +182,7 @@ def _criteria(r: Reader, index: LibraryIndex, entry: dict[str, Any], path: KeyPa
         if key not in CRITERIA_KEYS and not key.startswith("x-"):
             r.report(path + (key,), f"unknown badge criterion {key!r} (expected one of: "
                      f"{', '.join(CRITERIA_KEYS)})", at="key")
-    if not raw:
+    if not [key for key in raw if not key.startswith("x-")]:
         r.report(path, "'criteria' is empty; give at least one criterion")
     counts = {key: r.integer(raw, path, key, None, 1) for key in CRITERIA_COUNTS}
     skills = r.deltas(raw, path, "skills")

@@ -1,0 +1,181 @@
+"""Use cases of play: start, resume, restart and advance attempts; every rule checked on the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .content_sync import stored_scenario
+from .database import write
+from .engine.model import Scenario
+from .engine.play import Action, ActionRefused, Playthrough, Step, play
+from .extensions import db
+from .models import Attempt, AttemptStep, LibraryEntry
+from .models.play import ABANDONED, ACTIVE, FINISHED
+from .models.users import utcnow
+from .points import record_result
+
+SCENARIO_KINDS = ("roleplay", "case_study")
+
+
+class NotFound(LookupError):
+    """No such attempt or scenario for this trainee (someone else's is "not found" too)."""
+
+
+class Refused(ValueError):
+    """The action is not allowed at this step; nothing was recorded."""
+
+
+class Conflict(RuntimeError):
+    """Another request already moved this attempt on; nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class AttemptState:
+    """An attempt as stored, with its scenario and its replayed playthrough."""
+
+    attempt: Attempt
+    scenario: Scenario
+    playthrough: Playthrough
+
+    @property
+    def last_step(self) -> Step | None:
+        """The most recent step, whose feedback the scene shows."""
+        return self.playthrough.steps[-1] if self.playthrough.steps else None
+
+
+def _action_of(step: AttemptStep) -> Action:
+    return Action.parse(step.action)
+
+
+def replay(attempt: Attempt) -> tuple[Scenario, Playthrough]:
+    """Rebuild an attempt's state from its stored version and steps."""
+    scenario = stored_scenario(attempt.version)
+    return scenario, play(scenario, [_action_of(step) for step in attempt.steps])
+
+
+def _owned(user_id: int, attempt_id: int) -> Attempt:
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id))
+    if attempt is None:
+        raise NotFound("no such attempt")
+    return attempt
+
+
+def load_attempt(user_id: int, attempt_id: int) -> AttemptState:
+    """A trainee's own attempt with its state; NotFound for anyone else's."""
+    attempt = _owned(user_id, attempt_id)
+    scenario, playthrough = replay(attempt)
+    return AttemptState(attempt, scenario, playthrough)
+
+
+def _active_attempt(user_id: int, content_id: str) -> Attempt | None:
+    return db.session.scalar(select(Attempt).where(Attempt.user_id == user_id, Attempt.content_id == content_id,
+                                                   Attempt.status == ACTIVE))
+
+
+def _new_attempt(user_id: int, content_id: str) -> int:
+    entry = db.session.scalar(select(LibraryEntry).where(
+        LibraryEntry.content_id == content_id, LibraryEntry.active.is_(True),
+        LibraryEntry.kind.in_(SCENARIO_KINDS)))
+    if entry is None:
+        raise NotFound("no such scenario in the library")
+    try:
+        with db.session.begin_nested():
+            attempt = Attempt(user_id=user_id, version_id=entry.version_id, content_id=content_id,
+                              status=ACTIVE, started_at=utcnow())
+            db.session.add(attempt)
+            db.session.flush()
+    except IntegrityError:
+        # A second Start at the same moment: the other request's attempt is the one to resume.
+        existing = _active_attempt(user_id, content_id)
+        if existing is None:
+            raise
+        return existing.id
+    _finish_if_over(attempt)
+    return attempt.id
+
+
+def _finish_if_over(attempt: Attempt) -> None:
+    """An attempt whose start node is already an ending (or offers nothing) finishes at once."""
+    scenario, playthrough = replay(attempt)
+    if playthrough.finished:
+        _close(attempt, scenario, playthrough)
+
+
+def start_attempt(user_id: int, content_id: str) -> int:
+    """Resume the trainee's running attempt at this scenario, or start one on the current version."""
+    def run() -> int:
+        existing = _active_attempt(user_id, content_id)
+        return existing.id if existing is not None else _new_attempt(user_id, content_id)
+    return write(run)
+
+
+def restart_attempt(user_id: int, attempt_id: int) -> int:
+    """Abandon a running attempt (a finished one stays as it is) and start afresh on the current version."""
+    def run() -> int:
+        attempt = _owned(user_id, attempt_id)
+        db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE)
+                           .values(status=ABANDONED, finished_at=utcnow()))
+        db.session.expire(attempt)
+        existing = _active_attempt(user_id, attempt.content_id)
+        return existing.id if existing is not None else _new_attempt(user_id, attempt.content_id)
+    return write(run)
+
+
+def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> AttemptState:
+    """Record one action as step `step_number`; a replay of the same step changes nothing."""
+    def run() -> None:
+        attempt = _owned(user_id, attempt_id)
+        if attempt.step_count >= step_number and _same_step(attempt, step_number, action):
+            return
+        if attempt.step_count != step_number - 1:
+            raise Conflict("This step was already answered in another tab or window. Here is where the attempt "
+                           "stands now.")
+        if attempt.status != ACTIVE:
+            raise Refused("This attempt has ended; start a new one to play again.")
+        scenario, playthrough = replay(attempt)
+        try:
+            step = playthrough.apply(action)
+        except ActionRefused as exc:
+            raise Refused(str(exc)) from None
+        db.session.add(AttemptStep(
+            attempt_id=attempt.id, number=step_number, node=step.node, action=step.action, answer=step.answer,
+            points=step.points, skills=dict(step.skills), feedback=list(step.feedback), shown=dict(step.shown),
+            created_at=utcnow()))
+        moved = db.session.execute(update(Attempt).where(
+            Attempt.id == attempt.id, Attempt.step_count == step_number - 1, Attempt.status == ACTIVE,
+        ).values(step_count=step_number, points=playthrough.points))
+        if moved.rowcount != 1:
+            raise Conflict("This attempt was changed at the same moment elsewhere; nothing was recorded.")
+        db.session.expire(attempt)
+        if playthrough.finished:
+            _close(attempt, scenario, playthrough)
+
+    try:
+        write(run)
+    except IntegrityError:
+        # Two requests raced for the same step number; the database let exactly one record it.
+        state = load_attempt(user_id, attempt_id)
+        if not _same_step(state.attempt, step_number, action):
+            raise Conflict("This step was already answered in another tab or window. Here is where the attempt "
+                           "stands now.") from None
+        return state
+    return load_attempt(user_id, attempt_id)
+
+
+def _same_step(attempt: Attempt, step_number: int, action: Action) -> bool:
+    recorded = db.session.scalar(select(AttemptStep.action).where(
+        AttemptStep.attempt_id == attempt.id, AttemptStep.number == step_number))
+    return recorded == str(action)
+
+
+def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough) -> None:
+    """Mark an attempt finished and let its points count toward the trainee's best for this scenario."""
+    closed = db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE).values(
+        status=FINISHED, outcome=playthrough.outcome, ending=playthrough.ending, points=playthrough.points,
+        finished_at=utcnow()))
+    if closed.rowcount == 1:
+        record_result(attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome,
+                      scenario.title)

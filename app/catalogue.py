@@ -1,0 +1,105 @@
+"""The library as trainees browse it: filters, time estimates, their best results and running attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .content_sync import CATALOGUE_IDS, stored_content, stored_scenario
+from .engine.model import Scenario, Skill
+from .extensions import db
+from .models import Attempt, BestResult, ContentVersion, LibraryEntry, LibraryProblem
+from .models.play import ACTIVE
+
+KINDS = ("roleplay", "case_study")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the trainee narrowed the catalogue to; None means any."""
+
+    skill: str | None = None
+    difficulty: int | None = None
+    language: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    """One scenario card."""
+
+    scenario: Scenario
+    best_points: int | None
+    best_outcome: str | None
+    active_attempt_id: int | None
+
+
+def skill_names() -> dict[str, str]:
+    """Skill ids to their display names, from the library's skills catalogue."""
+    entry = db.session.get(LibraryEntry, CATALOGUE_IDS["skills"])
+    if entry is None or not entry.active:
+        return {}
+    skills = stored_content(entry.version)
+    return {skill.id: skill.name for skill in skills if isinstance(skill, Skill)}
+
+
+def browse(user_id: int, filters: Filters) -> list[CatalogueItem]:
+    """Active scenarios matching the filters, with this trainee's best result and running attempt."""
+    entries = db.session.scalars(select(LibraryEntry).where(
+        LibraryEntry.active.is_(True), LibraryEntry.kind.in_(KINDS))).all()
+    best = {row.content_id: row for row in db.session.scalars(
+        select(BestResult).where(BestResult.user_id == user_id))}
+    running = dict(db.session.execute(select(Attempt.content_id, Attempt.id).where(
+        Attempt.user_id == user_id, Attempt.status == ACTIVE)).all())
+    items = []
+    for entry in entries:
+        scenario = stored_scenario(entry.version)
+        if not _matches(scenario, filters):
+            continue
+        result = best.get(scenario.id)
+        items.append(CatalogueItem(scenario, result.points if result else None,
+                                   result.outcome if result else None, running.get(scenario.id)))
+    return sorted(items, key=lambda item: (item.scenario.difficulty, item.scenario.title.casefold()))
+
+
+def _matches(scenario: Scenario, filters: Filters) -> bool:
+    return ((filters.skill is None or filters.skill in scenario.skills)
+            and (filters.difficulty is None or scenario.difficulty == filters.difficulty)
+            and (filters.language is None or scenario.language == filters.language)
+            and (filters.kind is None or scenario.kind == filters.kind))
+
+
+def languages() -> list[str]:
+    """The languages the active library is written in."""
+    return sorted(db.session.scalars(
+        select(ContentVersion.language).distinct().join(LibraryEntry, LibraryEntry.version_id == ContentVersion.id)
+        .where(LibraryEntry.active.is_(True), LibraryEntry.kind.in_(KINDS))))
+
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    """A row of the trainee's attempt history."""
+
+    id: int
+    content_id: str
+    title: str
+    status: str
+    outcome: str
+    points: int
+    steps: int
+    started_at: object
+
+
+def my_attempts(user_id: int) -> list[AttemptSummary]:
+    """The trainee's attempts, newest first."""
+    attempts = db.session.scalars(select(Attempt).where(Attempt.user_id == user_id)
+                                  .order_by(Attempt.started_at.desc(), Attempt.id.desc()).limit(200)).all()
+    return [AttemptSummary(a.id, a.content_id, a.version.title, a.status, a.outcome, a.points, a.step_count,
+                           a.started_at) for a in attempts]
+
+
+def library_problems() -> list[LibraryProblem]:
+    """Problems found at the last sync, by file and line."""
+    return list(db.session.scalars(select(LibraryProblem).order_by(
+        LibraryProblem.path, LibraryProblem.line, LibraryProblem.col)))

@@ -1,0 +1,106 @@
+"""Sync the YAML library into the database as immutable versions, and read stored versions back."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import delete, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from .database import write
+from .engine.library import read_stored
+from .engine.model import Badge, Course, Scenario, Skill
+from .engine.validate import validate
+from .extensions import db
+from .models import ContentVersion, LibraryEntry, LibraryProblem
+from .models.users import utcnow
+
+CATALOGUE_IDS = {"skills": "catalogue:skills", "badges": "catalogue:badges"}
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync did: files seen, versions added, files skipped for errors."""
+
+    files: int
+    new_versions: int
+    skipped: list[str]
+
+
+def content_hash(kind: str, source_text: str) -> str:
+    """The identity of a version: its kind and its exact text."""
+    return hashlib.sha256(f"{kind}\n{source_text}".encode("utf-8")).hexdigest()
+
+
+def _insert(model: type):
+    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
+    """Store each valid file's current text as a version and point the catalogue at it."""
+    reports = validate([], root, static_dir)
+
+    def apply() -> SyncResult:
+        if db.engine.dialect.name == "postgresql":
+            # One sync at a time across workers; the lock ends with the transaction.
+            db.session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+        db.session.execute(delete(LibraryProblem))
+        seen: set[str] = set()
+        skipped: list[str] = []
+        new_versions = 0
+        for report in reports:
+            db.session.add_all(LibraryProblem(path=report.display, line=p.line, col=p.col, severity=p.severity,
+                                              message=p.message) for p in report.problems)
+            if report.errors or report.content is None:
+                skipped.append(report.display)
+                continue
+            content_id, kind, title, language = _describe(report.content, report.kind)
+            source_text = report.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+            digest = content_hash(kind, source_text)
+            inserted = db.session.execute(_insert(ContentVersion).values(
+                content_id=content_id, kind=kind, content_hash=digest, source=report.display,
+                yaml_text=source_text, title=title, language=language, created_at=utcnow(),
+            ).on_conflict_do_nothing(index_elements=["content_hash"]))
+            new_versions += inserted.rowcount or 0
+            version_id = db.session.scalar(select(ContentVersion.id).where(ContentVersion.content_hash == digest))
+            db.session.execute(_insert(LibraryEntry).values(
+                content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
+            ).on_conflict_do_update(index_elements=["content_id"], set_={
+                "kind": kind, "version_id": version_id, "active": True, "updated_at": utcnow()}))
+            seen.add(content_id)
+        gone = LibraryEntry.content_id.not_in(seen) if seen else true()
+        db.session.execute(update(LibraryEntry).where(gone).values(active=False))
+        return SyncResult(files=len(reports), new_versions=new_versions, skipped=skipped)
+
+    return write(apply)
+
+
+def _describe(content: object, kind: str) -> tuple[str, str, str, str]:
+    """The stored id, kind, title and language of a built file."""
+    if isinstance(content, Scenario):
+        return content.id, content.kind, content.title, content.language
+    if isinstance(content, Course):
+        return content.id, "course", content.title, content.language
+    return CATALOGUE_IDS[kind], kind, kind.title(), "en"
+
+
+@lru_cache(maxsize=256)
+def _parse(kind: str, digest: str, source_text: str) -> Scenario | Course | list[Badge] | list[Skill]:
+    return read_stored(kind, source_text)
+
+
+def stored_content(version: ContentVersion) -> Scenario | Course | list[Badge] | list[Skill]:
+    """A stored version built back into engine objects (cached by its hash: versions never change)."""
+    return _parse(version.kind, version.content_hash, version.yaml_text)
+
+
+def stored_scenario(version: ContentVersion) -> Scenario:
+    """A stored role-play or case study."""
+    content = stored_content(version)
+    if not isinstance(content, Scenario):
+        raise TypeError(f"version {version.id} is a {version.kind}, not a scenario")
+    return content

@@ -1,0 +1,113 @@
+"""Database set-up for SQLite and PostgreSQL, and write transactions that wait and retry when busy."""
+
+from __future__ import annotations
+
+import random
+import time
+from contextvars import ContextVar
+from typing import Any, Callable, TypeVar
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .extensions import db
+
+T = TypeVar("T")
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+BUSY_TIMEOUT_MS = 10_000
+RETRIES = 8
+_RETRYABLE = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
+
+
+def database_url(raw: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs given the short way (`postgres://`, `postgresql://`)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def init_app(app: Flask) -> None:
+    """Tune each engine: SQLite gets WAL, a busy timeout, foreign keys and explicit BEGINs."""
+    with app.app_context():
+        engine = db.engine
+        if is_sqlite(engine):
+            _tune_sqlite(engine)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how transactions start (pysqlite's own handling is off).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # A write takes the lock up front, so it waits its turn instead of failing on a lock upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return any(fragment in text for fragment in _RETRYABLE)
+
+
+def write(fn: Callable[[], T]) -> T:
+    """Run `fn` in one write transaction and commit; retry from the start while the database is busy."""
+    # End any read transaction first: SQLite cannot always upgrade one to a write.
+    db.session.commit()
+    for attempt in range(RETRIES):
+        token = _write_intent.set(True)
+        try:
+            result = fn()
+            db.session.commit()
+            return result
+        except (OperationalError, DBAPIError) as exc:
+            db.session.rollback()
+            if not _retryable(exc) or attempt == RETRIES - 1:
+                raise
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            _write_intent.reset(token)
+        time.sleep(min(0.5, 0.01 * 2 ** attempt) * random.uniform(0.5, 1.5))
+    raise RuntimeError("unreachable")
+
+
+def upgrade_schema(app: Flask) -> None:
+    """Bring the schema to the newest migration; one process at a time when several workers start together."""
+    import fcntl
+    from pathlib import Path
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    with app.app_context():
+        if is_sqlite(db.engine):
+            lock_path = Path(app.instance_path) / "migrate.lock"
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock_path, "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                upgrade()
+            return
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(727002)"))
+            try:
+                upgrade()
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(727002)"))

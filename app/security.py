@@ -1,0 +1,93 @@
+"""Response hardening, session loading with revocable tokens, role checks and locale choice."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import Flask, Response, abort, current_app, has_request_context, request
+from flask_login import current_user
+
+from .extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Install the user loader, the login view and the security headers."""
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.after_request(_harden)
+
+
+def load_user(login_id: str) -> Any:
+    """Find the user for a session or remember-me id `USERID:TOKEN`; a rotated token no longer matches."""
+    from .models import User
+
+    user_id, _, token = login_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def _unauthorized() -> Response:
+    from .web.htmx import redirect_to
+    from flask import url_for
+
+    target = request.full_path if request.method == "GET" else request.path
+    return redirect_to(url_for("auth.login", next=target.rstrip("?")))
+
+
+def _harden(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Let only signed-in users with one of the roles (or admins) through; others get a 404."""
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if not current_user.has_role(*roles):
+                abort(404)
+            return view(*args, **kwargs)
+        return guarded  # type: ignore[return-value]
+    return decorate
+
+
+def pick_locale() -> str | None:
+    """The interface language: the browser's best match among the configured ones (default outside requests)."""
+    if not has_request_context():
+        return None
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"

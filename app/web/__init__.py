@@ -1,0 +1,1 @@
+"""Blueprints, one per area; each module has init_app(app)."""

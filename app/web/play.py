@@ -1,0 +1,148 @@
+"""Trainees browse the library and play attempts: thin views over the play use cases."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, g, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from .. import attempts
+from .. import catalogue as library
+from ..engine.play import Action
+from ..points import HeaderPoints, user_total
+from .htmx import is_partial, redirect_to, render
+
+bp = Blueprint("play", __name__)
+
+MAX_REPLY_CHARS = 10_000
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint and the header's points counter."""
+    app.register_blueprint(bp)
+    app.context_processor(_header_points)
+
+
+def _header_points() -> dict[str, object]:
+    if not current_user.is_authenticated:
+        return {"header_points": HeaderPoints(0), "oob": False}
+    total = g.get("points_total")
+    if total is None:
+        total = user_total(current_user.id)
+    return {"header_points": HeaderPoints(total, g.get("attempt_points")), "oob": False}
+
+
+@bp.get("/")
+def index():
+    """Send people to the library (or to sign in)."""
+    return redirect(url_for("play.catalogue"))
+
+
+def _int_arg(name: str, low: int, high: int) -> int | None:
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        abort(400, description=f"'{name}' must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
+@bp.get("/library")
+@login_required
+def catalogue():
+    """The scenario catalogue with filters for skill, difficulty, language and kind."""
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in library.KINDS:
+        abort(400, description="Unknown kind of scenario.")
+    filters = library.Filters(skill=request.args.get("skill") or None, difficulty=_int_arg("difficulty", 1, 5),
+                                language=request.args.get("language") or None, kind=kind)
+    items = library.browse(current_user.id, filters)
+    return render("play/catalogue.html", "play/_catalogue_items.html", items=items, filters=filters,
+                  skills=library.skill_names(), languages=library.languages())
+
+
+@bp.post("/library/<content_id>/start")
+@login_required
+def start(content_id: str):
+    """Start a new attempt, or resume the running one."""
+    try:
+        attempt_id = attempts.start_attempt(current_user.id, content_id)
+    except attempts.NotFound:
+        abort(404)
+    return redirect_to(url_for("play.attempt", attempt_id=attempt_id))
+
+
+@bp.get("/attempts")
+@login_required
+def my_attempts():
+    """The trainee's own attempts."""
+    return render("play/attempts.html", "play/attempts.html", attempts=library.my_attempts(current_user.id))
+
+
+def _state_or_404(attempt_id: int) -> attempts.AttemptState:
+    try:
+        return attempts.load_attempt(current_user.id, attempt_id)
+    except attempts.NotFound:
+        abort(404)
+
+
+def _render_state(state: attempts.AttemptState, status: int = 200, error: str | None = None, oob: bool = False):
+    if state.attempt.status == "active":
+        g.attempt_points = state.playthrough.points
+    return render("play/attempt.html", "play/_attempt_region.html", status, state=state, error=error,
+                  skills=library.skill_names(), send_points=oob)
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    """The current scene of a running attempt, or the result and transcript of a finished one."""
+    return _render_state(_state_or_404(attempt_id))
+
+
+def _action_from_form() -> tuple[int, Action]:
+    form = request.form
+    step = form.get("step", "")
+    if not step.isdigit() or int(step) < 1:
+        abort(400, description="The form is missing its step number; reload the page and try again.")
+    given = [key for key in ("choice", "reply", "option") if key in form]
+    if len(given) != 1:
+        abort(400, description="Choose one answer.")
+    value = form[given[0]]
+    if given[0] == "reply":
+        if len(value) > MAX_REPLY_CHARS:
+            abort(413, description="That reply is far too long.")
+        return int(step), Action("reply", value)
+    if given[0] == "option":
+        if not value.isdigit():
+            abort(400, description="Choose one of the options.")
+        return int(step), Action("answer", value)
+    return int(step), Action("choose", value)
+
+
+@bp.post("/attempts/<int:attempt_id>/act")
+@login_required
+def act(attempt_id: int):
+    """Record one choice, reply or answer; only what the stored version offers now is accepted."""
+    step_number, action = _action_from_form()
+    try:
+        state = attempts.act(current_user.id, attempt_id, step_number, action)
+    except attempts.NotFound:
+        abort(404)
+    except attempts.Refused as exc:
+        return _render_state(_state_or_404(attempt_id), 422, error=str(exc))
+    except attempts.Conflict as exc:
+        return _render_state(_state_or_404(attempt_id), 409, error=str(exc))
+    if not is_partial():
+        return redirect_to(url_for("play.attempt", attempt_id=attempt_id))
+    return _render_state(state, oob=True)
+
+
+@bp.post("/attempts/<int:attempt_id>/restart")
+@login_required
+def restart(attempt_id: int):
+    """Abandon this attempt if it is running and start the scenario again."""
+    try:
+        new_id = attempts.restart_attempt(current_user.id, attempt_id)
+    except attempts.NotFound:
+        abort(404)
+    return redirect_to(url_for("play.attempt", attempt_id=new_id))

@@ -1,0 +1,335 @@
+"""Trainees browse and play on both paths: htmx fragments and plain full pages."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.content_sync import sync_library
+from app.extensions import db
+from app.models import Attempt, AttemptStep, PointsEntry
+
+
+LIBRARY = Path(__file__).resolve().parent / "library"
+HX = {"HX-Request": "true"}
+GOOD_REPLY = "I will send a replacement today and I can refund the shipping."
+
+
+def start(client, content_id: str = "late-delivery") -> int:
+    response = client.post(f"/library/{content_id}/start")
+    assert response.status_code == 303
+    match = re.search(r"/attempts/(\d+)$", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def act(client, attempt_id: int, step: int, headers=None, **fields):
+    return client.post(f"/attempts/{attempt_id}/act", data={"step": str(step), **fields}, headers=headers or {})
+
+
+def ledger(app, key: str | None = None) -> list[tuple[str, int]]:
+    with app.app_context():
+        query = select(PointsEntry.key, PointsEntry.amount).order_by(PointsEntry.id)
+        if key:
+            query = query.where(PointsEntry.key == key)
+        return [tuple(row) for row in db.session.execute(query)]
+
+
+def step_count(app, attempt_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AttemptStep)
+                                 .where(AttemptStep.attempt_id == attempt_id))
+
+
+def test_catalogue_lists_valid_scenarios_with_filters(trainee):
+    page = trainee.get("/library").get_data(as_text=True)
+    assert "A third late delivery" in page and "The coffee chain loyalty card" in page
+    assert "Broken on purpose" not in page
+    assert "about 5 min" in page and "Not played yet" in page
+    assert "<script>alert(1)</script>" not in page  # markdown is sanitised
+    only_cases = trainee.get("/library?kind=case_study").get_data(as_text=True)
+    assert "loyalty card" in only_cases and "late delivery" not in only_cases
+    by_skill = trainee.get("/library?skill=analysis").get_data(as_text=True)
+    assert "loyalty card" in by_skill and "late delivery" not in by_skill
+    persian = trainee.get("/library?language=fa").get_data(as_text=True)
+    assert "گوش دادن فعال" in persian and 'dir="rtl"' in persian
+    assert trainee.get("/library?difficulty=9").status_code == 400
+    assert trainee.get("/library?kind=poem").status_code == 400
+
+
+def test_catalogue_filter_by_htmx_returns_only_the_cards(trainee):
+    response = trainee.get("/library?kind=roleplay", headers=HX)
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="catalogue-items"')
+    assert "<html" not in body
+    assert "HX-Request" in response.headers.get("Vary", "")
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get("/library")
+    assert response.status_code in (302, 303)
+    assert "/login" in response.headers["Location"]
+    htmx = client.get("/library", headers=HX)
+    assert htmx.status_code == 200 and "/login" in htmx.headers["HX-Redirect"]
+
+
+def test_start_twice_resumes_the_same_attempt(trainee):
+    assert start(trainee) == start(trainee)
+
+
+def test_unknown_scenario_is_404(trainee):
+    assert trainee.post("/library/no-such-thing/start").status_code == 404
+    assert trainee.post("/library/broken/start").status_code == 404
+
+
+def test_scene_shows_narration_persona_meter_and_choices(trainee):
+    attempt_id = start(trainee)
+    page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "The phone rings" in page
+    assert "<strong>third time</strong>" in page
+    assert "Ayşe Yılmaz" in page
+    assert 'data-testid="meter-mood"' in page and 'value="2"' in page
+    assert 'value="acknowledge"' in page and 'value="blame"' in page
+
+
+def test_full_page_path_plays_to_a_pass(app, trainee):
+    attempt_id = start(trainee)
+    response = act(trainee, attempt_id, 1, choice="acknowledge")
+    assert response.status_code == 303
+    page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "Naming the feeling first lowers the temperature." in page
+    assert "+10 points" in page
+    assert "this attempt: 10" in page  # the header shows the running attempt
+    assert "Explain the delay" in page
+    assert act(trainee, attempt_id, 2, reply=GOOD_REPLY).status_code == 303
+    result = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "Passed" in result and "20 points" in result
+    assert "You named the feeling, then made a concrete promise." in result
+    assert GOOD_REPLY in result  # the transcript
+    assert ledger(app) == [(f"attempt:{attempt_id}", 20)]
+
+
+def test_htmx_path_swaps_the_scene_and_the_points_counter(app, trainee):
+    attempt_id = start(trainee)
+    response = act(trainee, attempt_id, 1, headers=HX, choice="acknowledge")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="play-region"')
+    assert 'id="points-counter"' in body and 'hx-swap-oob="true"' in body
+    assert "this attempt: 10" in body
+    assert "<html" not in body
+    finished = act(trainee, attempt_id, 2, headers=HX, reply=GOOD_REPLY).get_data(as_text=True)
+    assert 'data-testid="result"' in finished
+    assert re.search(r'data-testid="points-total">\s*20 points', finished)
+
+
+def test_choice_not_offered_is_refused_and_nothing_recorded(app, trainee):
+    attempt_id = start(trainee)
+    response = act(trainee, attempt_id, 1, choice="resolved")
+    assert response.status_code == 422
+    assert "is not offered" in response.get_data(as_text=True)
+    assert step_count(app, attempt_id) == 0
+    htmx = act(trainee, attempt_id, 1, headers=HX, choice="resolved")
+    assert htmx.status_code == 422 and 'data-testid="error"' in htmx.get_data(as_text=True)
+
+
+def test_reply_too_short_is_refused_and_can_be_rewritten(app, trainee):
+    attempt_id = start(trainee)
+    act(trainee, attempt_id, 1, choice="acknowledge")
+    response = act(trainee, attempt_id, 2, reply="too short")
+    assert response.status_code == 422
+    assert "write at least 5" in response.get_data(as_text=True)
+    assert step_count(app, attempt_id) == 1
+    assert act(trainee, attempt_id, 2, reply=GOOD_REPLY).status_code == 303
+
+
+def test_condition_is_checked_on_the_server(app, trainee, make_user, login):
+    # After acknowledging, mood rises; a forged `blame` at a node that doesn't offer it is refused.
+    attempt_id = start(trainee)
+    act(trainee, attempt_id, 1, choice="acknowledge")
+    assert act(trainee, attempt_id, 2, choice="blame").status_code == 422
+    assert step_count(app, attempt_id) == 1
+
+
+def test_replayed_post_records_once(app, trainee):
+    attempt_id = start(trainee)
+    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 303
+    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 303
+    assert step_count(app, attempt_id) == 1
+
+
+def test_second_tab_with_a_stale_step_is_told(app, trainee):
+    attempt_id = start(trainee)
+    act(trainee, attempt_id, 1, choice="acknowledge")
+    response = act(trainee, attempt_id, 1, choice="blame")
+    assert response.status_code == 409
+    assert "another tab" in response.get_data(as_text=True)
+    assert step_count(app, attempt_id) == 1
+
+
+def test_missing_or_forged_fields_are_a_400(trainee):
+    attempt_id = start(trainee)
+    assert trainee.post(f"/attempts/{attempt_id}/act", data={"choice": "acknowledge"}).status_code == 400
+    assert act(trainee, attempt_id, 0, choice="acknowledge").status_code == 400
+    assert act(trainee, attempt_id, 1).status_code == 400
+    assert act(trainee, attempt_id, 1, choice="acknowledge", reply="x").status_code == 400
+    assert act(trainee, attempt_id, 1, option="one").status_code == 400
+
+
+def test_finished_attempt_accepts_nothing(app, trainee):
+    attempt_id = start(trainee)
+    act(trainee, attempt_id, 1, choice="blame")
+    response = act(trainee, attempt_id, 2, choice="acknowledge")
+    assert response.status_code == 422
+    assert "has ended" in response.get_data(as_text=True)
+    assert step_count(app, attempt_id) == 1
+
+
+def test_replaying_never_farms_points(app, trainee):
+    first = start(trainee)
+    act(trainee, first, 1, choice="acknowledge")
+    act(trainee, first, 2, reply="Sorry about that, we are looking into it now.")  # 10 + 5 = 15
+    assert ledger(app) == [(f"attempt:{first}", 15)]
+    second = start(trainee)
+    act(trainee, second, 1, choice="blame")  # failed, 0 points: no row
+    third = start(trainee)
+    act(trainee, third, 1, choice="acknowledge")
+    act(trainee, third, 2, reply=GOOD_REPLY)  # 20: improvement of 5
+    fourth = start(trainee)
+    act(trainee, fourth, 1, choice="acknowledge")
+    act(trainee, fourth, 2, reply=GOOD_REPLY)  # 20 again: nothing
+    assert ledger(app) == [(f"attempt:{first}", 15), (f"attempt:{third}", 5)]
+    page = trainee.get("/library").get_data(as_text=True)
+    assert "Your best: 20 points" in page and "20 points" in page
+
+
+def test_restart_abandons_the_running_attempt(app, trainee):
+    first = start(trainee)
+    act(trainee, first, 1, choice="acknowledge")
+    response = trainee.post(f"/attempts/{first}/restart")
+    assert response.status_code == 303
+    second = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert second != first
+    with app.app_context():
+        assert db.session.get(Attempt, first).status == "abandoned"
+    assert act(trainee, first, 2, reply=GOOD_REPLY).status_code == 422
+
+
+def test_someone_elses_attempt_is_404_everywhere(app, trainee, make_user):
+    attempt_id = start(trainee)
+    other = app.test_client()
+    make_user("mehmet")
+    other.post("/login", data={"username": "mehmet", "password": "correct horse battery staple"})
+    assert other.get(f"/attempts/{attempt_id}").status_code == 404
+    assert other.get(f"/attempts/{attempt_id}", headers=HX).status_code == 404
+    assert act(other, attempt_id, 1, choice="acknowledge").status_code == 404
+    assert other.post(f"/attempts/{attempt_id}/restart").status_code == 404
+    assert step_count(app, attempt_id) == 0
+
+
+def test_trainee_text_is_escaped(trainee):
+    attempt_id = start(trainee)
+    act(trainee, attempt_id, 1, choice="acknowledge")
+    act(trainee, attempt_id, 2, reply='I will fix it <script>alert("x")</script> right now')
+    page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert '<script>alert("x")</script>' not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_case_study_keeps_the_case_visible(app, trainee):
+    attempt_id = start(trainee, "loyalty-case")
+    page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "free drink after nine stamps" in page and "Question 1 of 2" in page
+    act(trainee, attempt_id, 1, option="1")
+    page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "free drink after nine stamps" in page and "Question 2 of 2" in page and "Yes." in page
+    act(trainee, attempt_id, 2, reply="measure repeat visits every month")
+    result = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "Passed" in result and "8 points" in result
+
+
+def test_persian_scenario_renders_right_to_left(trainee):
+    attempt_id = start(trainee, "persian-listening")
+    page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert re.search(r'id="play-region" class="play" dir="rtl" lang="fa"', page)
+
+
+def test_editing_or_deleting_the_file_keeps_the_attempt_on_its_version(app, trainee, tmp_path):
+    attempt_id = start(trainee)
+    act(trainee, attempt_id, 1, choice="acknowledge")
+    changed = tmp_path / "library"
+    shutil.copytree(LIBRARY, changed)
+    text = (changed / "scenarios" / "late-delivery.yaml").read_text(encoding="utf-8")
+    (changed / "scenarios" / "late-delivery.yaml").write_text(
+        text.replace("Fine. Where is it?", "Changed line.").replace("id: acknowledge", "id: ack"), encoding="utf-8")
+    (changed / "scenarios" / "loyalty-case.yaml").unlink()
+    with app.app_context():
+        sync_library(changed, None)
+    page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "Fine. Where is it?" in page and "Changed line." not in page
+    assert act(trainee, attempt_id, 2, reply=GOOD_REPLY).status_code == 303
+    assert "Passed" in trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    catalogue = trainee.get("/library").get_data(as_text=True)
+    assert "loyalty card" not in catalogue
+    new_attempt = start(trainee)
+    assert 'value="ack"' in trainee.get(f"/attempts/{new_attempt}").get_data(as_text=True)
+
+
+def test_my_attempts_lists_only_mine(app, trainee, make_user):
+    attempt_id = start(trainee)
+    page = trainee.get("/attempts").get_data(as_text=True)
+    assert f"/attempts/{attempt_id}" in page
+    other = app.test_client()
+    make_user("mehmet")
+    other.post("/login", data={"username": "mehmet", "password": "correct horse battery staple"})
+    assert f"/attempts/{attempt_id}" not in other.get("/attempts").get_data(as_text=True)
+
+
+def test_library_problems_page_for_trainers_only(app, trainee, make_user):
+    assert trainee.get("/library/problems").status_code == 404
+    make_user("tara", "trainer")
+    trainer = app.test_client()
+    trainer.post("/login", data={"username": "tara", "password": "correct horse battery staple"})
+    page = trainer.get("/library/problems").get_data(as_text=True)
+    assert "scenarios/broken.yaml:6:26" in page and "nowhere" in page
+    assert trainer.post("/library/sync").status_code == 303
+
+
+@pytest.mark.parametrize("same_action", [True, False])
+def test_concurrent_double_submit_records_exactly_one_step(app, make_user, same_action):
+    make_user("ayse")
+    clients = [app.test_client() for _ in range(4)]
+    for client in clients:
+        client.post("/login", data={"username": "ayse", "password": "correct horse battery staple"})
+    attempt_id = start(clients[0])
+    choices = ["acknowledge"] * 4 if same_action else ["acknowledge", "blame", "acknowledge", "blame"]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def submit(client, choice):
+        barrier.wait()
+        statuses.append(act(client, attempt_id, 1, choice=choice).status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, choices)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert step_count(app, attempt_id) == 1
+    assert all(status in (303, 409) for status in statuses), statuses
+    assert 500 not in statuses
+    if same_action:
+        assert statuses.count(303) >= 1
+    else:
+        assert statuses.count(303) >= 1 and statuses.count(409) >= 1
+
+
+def test_static_htmx_is_vendored_and_pinned(client):
+    response = client.get("/static/vendor/htmx-2.0.11.min.js")
+    assert response.status_code == 200
+    assert response.data.startswith(b"var htmx=")

@@ -99,22 +99,23 @@ def attempt(attempt_id: int):
     return _render_state(_state_or_404(attempt_id))
 
 
-def _action_from_form() -> tuple[int, Action]:
+def _action_from_form() -> tuple[int, Action] | str:
+    """The step number and action a form sends, or what is wrong with it."""
     form = request.form
     step = form.get("step", "")
     if not step.isdigit() or int(step) < 1:
-        abort(400, description="The form is missing its step number; reload the page and try again.")
+        return "The form is missing its step number; reload the page and try again."
     given = [key for key in ("choice", "reply", "option") if key in form]
     if len(given) != 1:
-        abort(400, description="Choose one answer.")
+        return "Choose one answer."
     value = form[given[0]]
     if given[0] == "reply":
         if len(value) > MAX_REPLY_CHARS:
-            abort(413, description="That reply is far too long.")
+            return "That reply is far too long."
         return int(step), Action("reply", value)
     if given[0] == "option":
         if not value.isdigit():
-            abort(400, description="Choose one of the options.")
+            return "Choose one of the options."
         return int(step), Action("answer", value)
     return int(step), Action("choose", value)
 
@@ -123,7 +124,11 @@ def _action_from_form() -> tuple[int, Action]:
 @login_required
 def act(attempt_id: int):
     """Record one choice, reply or answer; only what the stored version offers now is accepted."""
-    step_number, action = _action_from_form()
+    parsed = _action_from_form()
+    if isinstance(parsed, str):
+        _state_or_404(attempt_id)  # someone else's attempt stays a 404, whatever the form says
+        abort(400, description=parsed)
+    step_number, action = parsed
     try:
         state = attempts.act(current_user.id, attempt_id, step_number, action)
     except attempts.NotFound:

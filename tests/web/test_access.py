@@ -1,0 +1,91 @@
+"""Every route, for every role: who may call it, who is sent to sign in, and who gets a 404."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+ROLES = ("anonymous", "trainee", "mentor", "trainer", "admin")
+STAFF = ("trainer", "admin")
+SIGNED_IN = ROLES[1:]
+
+# (method, rule) -> the roles allowed through; anonymous callers of any other route are sent to sign in,
+# and signed-in callers without the role get a 404. Routes marked OPEN answer everyone.
+OPEN = "open"
+ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
+    ("GET", "/"): OPEN,
+    ("GET", "/static/<path:filename>"): OPEN,
+    ("GET", "/login"): OPEN,
+    ("POST", "/login"): OPEN,
+    ("GET", "/setup"): "gone",
+    ("POST", "/setup"): "gone",
+    ("POST", "/logout"): SIGNED_IN,
+    ("GET", "/password"): SIGNED_IN,
+    ("POST", "/password"): SIGNED_IN,
+    ("GET", "/library"): SIGNED_IN,
+    ("POST", "/library/<content_id>/start"): SIGNED_IN,
+    ("GET", "/attempts"): SIGNED_IN,
+    ("GET", "/attempts/<int:attempt_id>"): ("trainee",),
+    ("POST", "/attempts/<int:attempt_id>/act"): ("trainee",),
+    ("POST", "/attempts/<int:attempt_id>/restart"): ("trainee",),
+    ("GET", "/library/problems"): STAFF,
+    ("POST", "/library/sync"): STAFF,
+    ("GET", "/admin/users"): ("admin",),
+    ("POST", "/admin/users"): ("admin",),
+    ("POST", "/admin/users/<int:user_id>/deactivate"): ("admin",),
+    ("POST", "/admin/users/<int:user_id>/reactivate"): ("admin",),
+    ("POST", "/admin/users/<int:user_id>/password"): ("admin",),
+    ("POST", "/admin/users/<int:user_id>/role"): ("admin",),
+    ("GET", "/admin/users/import"): ("admin",),
+    ("POST", "/admin/users/import"): ("admin",),
+}
+
+
+def app_routes(app: Flask) -> set[tuple[str, str]]:
+    """Every (method, rule) the app serves."""
+    return {(method, rule.rule) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_the_access_table_names_every_route(app):
+    assert app_routes(app) == set(ACCESS), "add new routes to ACCESS with the roles that may call them"
+
+
+@pytest.fixture
+def world(app, make_user, login):
+    """One user per role; the trainee owns an attempt; a spare trainee is the target of admin actions."""
+    ids = {role: make_user(f"user-{role}", role) for role in SIGNED_IN}
+    ids["spare"] = make_user("spare-trainee", "trainee")
+    owner = app.test_client()
+    owner.post("/login", data={"username": "user-trainee", "password": "correct horse battery staple"})
+    started = owner.post("/library/late-delivery/start")
+    attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    return {"ids": ids, "attempt_id": attempt_id}
+
+
+def _url(rule: str, world: dict) -> str:
+    return (rule.replace("<int:attempt_id>", str(world["attempt_id"]))
+            .replace("<int:user_id>", str(world["ids"]["spare"]))
+            .replace("<content_id>", "late-delivery")
+            .replace("<path:filename>", "app.css"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method, rule", sorted(ACCESS))
+def test_route_answers_each_role_by_the_table(app, world, role, method, rule):
+    client = app.test_client()
+    if role != "anonymous":
+        client.post("/login", data={"username": f"user-{role}", "password": "correct horse battery staple"})
+    response = client.open(_url(rule, world), method=method, data={})
+    allowed = ACCESS[(method, rule)]
+    location = response.headers.get("Location", "")
+    assert response.status_code < 500
+    if allowed == "gone":
+        assert response.status_code == 404  # set-up is over once an account exists
+    elif allowed == OPEN or role in allowed:
+        assert response.status_code != 404 or method == "GET" and rule == "/static/<path:filename>"
+        assert "/login" not in location or rule in ("/", "/login") or method == "POST" and rule == "/logout"
+    elif role == "anonymous":
+        assert response.status_code in (302, 303) and "/login" in location
+    else:
+        assert response.status_code == 404

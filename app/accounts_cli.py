@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from . import accounts
+from .database import prepare_for_command
 from .models.users import ROLES
 
 users_cli = AppGroup("users", help="Create accounts and set passwords.")
@@ -31,6 +32,7 @@ def _read_password() -> str:
 @click.option("--display-name", default=None, help="The name shown in the app (default: NAME).")
 def create_command(name: str, role: str, display_name: str | None) -> None:
     """Create the account NAME; the password comes from a prompt or standard input."""
+    prepare_for_command()
     try:
         user = accounts.create_user(name, _read_password(), role=role, display_name=display_name)
     except accounts.AccountError as exc:
@@ -42,6 +44,7 @@ def create_command(name: str, role: str, display_name: str | None) -> None:
 @click.argument("name")
 def set_password_command(name: str) -> None:
     """Set NAME's password (from a prompt or standard input) and sign out all their sessions."""
+    prepare_for_command()
     try:
         user = accounts.find_user(name)
         accounts.reset_password(user.id, _read_password())

@@ -68,7 +68,9 @@ content_cli = AppGroup("content", help="Keep the database in step with the libra
 def sync_command() -> None:
     """Store every valid library file as a version; list the files skipped for errors."""
     from .content_sync import sync_library
+    from .database import prepare_for_command
 
+    prepare_for_command()
     result = sync_library(_content_root(), _static_dir())
     for path in result.skipped:
         click.echo(f"skipped (has errors): {path}", err=True)

@@ -111,3 +111,11 @@ def upgrade_schema(app: Flask) -> None:
                 upgrade()
             finally:
                 connection.execute(text("SELECT pg_advisory_unlock(727002)"))
+
+
+def prepare_for_command() -> None:
+    """Before a `flask` command touches the database: migrate it first, unless the app turned that off."""
+    from flask import current_app
+
+    if current_app.config.get("AUTO_MIGRATE", True):
+        upgrade_schema(current_app._get_current_object())  # type: ignore[attr-defined]

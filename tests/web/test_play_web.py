@@ -256,7 +256,10 @@ def test_case_study_keeps_the_case_visible(app, trainee):
 def test_persian_scenario_renders_right_to_left(trainee):
     attempt_id = start(trainee, "persian-listening")
     page = trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
-    assert re.search(r'id="play-region" class="play" dir="rtl" lang="fa"', page)
+    assert re.search(r'<h1 lang="fa" dir="rtl">گوش دادن فعال</h1>', page)
+    assert re.search(r'class="say" lang="fa" dir="rtl"', page)
+    assert re.search(r'class="choices" lang="fa" dir="rtl"', page)
+    assert 'id="play-region" class="play" data-content-lang="fa"' in page  # the interface keeps its direction
 
 
 def test_editing_or_deleting_the_file_keeps_the_attempt_on_its_version(app, trainee, tmp_path):

@@ -48,7 +48,7 @@ def load_user(login_id: str) -> Any:
     from .models import User
 
     user_id, _, token = login_id.partition(":")
-    if not user_id.isdigit() or not token:
+    if not (user_id.isascii() and user_id.isdigit()) or not token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_token != token:

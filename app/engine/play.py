@@ -32,7 +32,7 @@ class Action:
         """Read an action as the play command writes it: `id`, `reply:TEXT` or an option number."""
         if text.startswith("reply:"):
             return cls("reply", text[len("reply:"):])
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return cls("answer", text)
         return cls("choose", text)
 
@@ -234,7 +234,9 @@ class Playthrough:
     def _answer(self, action: Action) -> Step:
         question = self.question
         assert question is not None
-        number = int(action.value) if action.kind == "answer" else 0
+        value = action.value
+        number = int(value) if action.kind == "answer" and value.isascii() and value.isdigit() and len(value) < 10 \
+            else 0
         if not 1 <= number <= len(question.options):
             self._refuse(action, f"answer with an option number from 1 to {len(question.options)}")
         option = question.options[number - 1]

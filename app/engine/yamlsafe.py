@@ -113,7 +113,9 @@ def _check_characters(text: str) -> None:
 
 
 _SCAN = re.compile(r"""[\[\]{}"'#]""")
-_VALUE_START = re.compile(r"(?:^[ \t]*|[:?-][ \t]+|^[ \t]*-[ \t]*)$")
+_TOKEN_LIMIT = 256
+_RAW_BRACKETS = re.compile(r"[\[\]{}]")
+RAW_BRACKET_LIMIT = 1000
 _BLOCK_SCALAR = re.compile(r"(?:^|[ \t:-])[|>][0-9+-]*[ \t]*(?:#.*)?$")
 
 
@@ -123,6 +125,7 @@ def _check_bracket_depth(text: str) -> None:
     Brackets count where YAML would read them as flow collections: opening a value, or anywhere inside
     one; brackets in plain text, quoted text, block scalars and comments are left alone.
     """
+    _check_raw_bracket_depth(text)
     depth = 0
     quote = ""
     block_indent: int | None = None
@@ -133,6 +136,7 @@ def _check_bracket_depth(text: str) -> None:
                 continue
             block_indent = None
         position = 0
+        code_end = len(line)
         while True:
             if quote:
                 position = _quote_end(line, position, quote)
@@ -144,8 +148,9 @@ def _check_bracket_depth(text: str) -> None:
                 break
             char, position = match.group(), match.end()
             if char == "#" and (match.start() == 0 or line[match.start() - 1] in " \t"):
+                code_end = match.start()
                 break
-            opens_value = depth > 0 or _VALUE_START.search(line, 0, match.start()) is not None
+            opens_value = depth > 0 or _starts_value(line, match.start())
             if char in "\"'" and opens_value:
                 quote = char
             elif char in "[{" and opens_value:
@@ -155,8 +160,47 @@ def _check_bracket_depth(text: str) -> None:
                     raise ContentError([Problem(line_number, match.start() + 1, "error", message)])
             elif char in "]}" and depth:
                 depth -= 1
-        if depth == 0 and not quote and _BLOCK_SCALAR.search(line):
+        if depth == 0 and not quote and _BLOCK_SCALAR.search(line, 0, code_end):
             block_indent = indent
+
+
+def _check_raw_bracket_depth(text: str) -> None:
+    """A safety net under the flow scan: far more unclosed brackets than any text holds is refused outright,
+    however quotes, comments or block scalars might disguise them."""
+    depth = 0
+    for match in _RAW_BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > RAW_BRACKET_LIMIT:
+                mark = _line_col(text, match.start())
+                message = (f"nesting deeper than {MAX_DEPTH} levels is not allowed "
+                           f"(over {RAW_BRACKET_LIMIT} unclosed brackets)")
+                raise ContentError([Problem(mark.line, mark.col, "error", message)])
+        elif depth:
+            depth -= 1
+
+
+def _starts_value(line: str, index: int) -> bool:
+    """Whether a bracket or quote at `index` begins a value: at the line's start, after `key: `, `- ` or
+    `? `, or after an anchor or tag that itself begins one. Looks back a bounded distance, so the scan stays linear.
+    """
+    position = index
+    for _ in range(2):  # the bracket itself, then at most one anchor or tag before it
+        spaced_from = position
+        while position and line[position - 1] in " \t":
+            position -= 1
+        if position == 0:
+            return True
+        previous = line[position - 1]
+        if previous in ":?-":
+            lone = previous == ":" or position == 1 or line[position - 2] in " \t" or line[:position] == "---"
+            return lone and position < spaced_from
+        window = max(0, position - _TOKEN_LIMIT)
+        token_start = max(line.rfind(" ", window, position), line.rfind("\t", window, position)) + 1
+        if token_start == 0 and window > 0 or line[max(token_start, window)] not in "&!":
+            return False
+        position = token_start
+    return False
 
 
 def _quote_end(line: str, start: int, quote: str) -> int:

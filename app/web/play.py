@@ -37,11 +37,16 @@ def index():
     return redirect(url_for("play.catalogue"))
 
 
+def _is_number(text: str) -> bool:
+    """Plain ASCII digits only: `²` or `١` would pass str.isdigit but not int()."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def _int_arg(name: str, low: int, high: int) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not _is_number(raw) or not low <= int(raw) <= high:
         abort(400, description=f"'{name}' must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -103,7 +108,7 @@ def _action_from_form() -> tuple[int, Action] | str:
     """The step number and action a form sends, or what is wrong with it."""
     form = request.form
     step = form.get("step", "")
-    if not step.isdigit() or int(step) < 1:
+    if not _is_number(step) or int(step) < 1:
         return "The form is missing its step number; reload the page and try again."
     given = [key for key in ("choice", "reply", "option") if key in form]
     if len(given) != 1:
@@ -114,7 +119,7 @@ def _action_from_form() -> tuple[int, Action] | str:
             return "That reply is far too long."
         return int(step), Action("reply", value)
     if given[0] == "option":
-        if not value.isdigit():
+        if not _is_number(value):
             return "Choose one of the options."
         return int(step), Action("answer", value)
     return int(step), Action("choose", value)

@@ -20,6 +20,10 @@ from .points import record_result
 SCENARIO_KINDS = ("roleplay", "case_study")
 
 
+ANSWERED_ELSEWHERE = ("This step was already answered in another tab or window. Here is where the attempt "
+                      "stands now.")
+
+
 class NotFound(LookupError):
     """No such attempt or scenario for this trainee (someone else's is "not found" too)."""
 
@@ -33,10 +37,28 @@ class Conflict(RuntimeError):
 
 
 @dataclass(frozen=True)
-class AttemptState:
-    """An attempt as stored, with its scenario and its replayed playthrough."""
+class AttemptView:
+    """What the play pages show about an attempt row."""
 
-    attempt: Attempt
+    id: int
+    content_id: str
+    status: str
+    outcome: str
+    points: int
+    step_count: int
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> "AttemptView":
+        """The view of a loaded row."""
+        return cls(attempt.id, attempt.content_id, attempt.status, attempt.outcome, attempt.points,
+                   attempt.step_count)
+
+
+@dataclass(frozen=True)
+class AttemptState:
+    """An attempt with its stored scenario version and its replayed playthrough."""
+
+    attempt: AttemptView
     scenario: Scenario
     playthrough: Playthrough
 
@@ -46,14 +68,10 @@ class AttemptState:
         return self.playthrough.steps[-1] if self.playthrough.steps else None
 
 
-def _action_of(step: AttemptStep) -> Action:
-    return Action.parse(step.action)
-
-
 def replay(attempt: Attempt) -> tuple[Scenario, Playthrough]:
-    """Rebuild an attempt's state from its stored version and steps."""
+    """Rebuild an attempt's state from its stored version and the actions recorded on its row."""
     scenario = stored_scenario(attempt.version)
-    return scenario, play(scenario, [_action_of(step) for step in attempt.steps])
+    return scenario, play(scenario, [Action.parse(action) for action in attempt.actions or []])
 
 
 def _owned(user_id: int, attempt_id: int) -> Attempt:
@@ -67,7 +85,7 @@ def load_attempt(user_id: int, attempt_id: int) -> AttemptState:
     """A trainee's own attempt with its state; NotFound for anyone else's."""
     attempt = _owned(user_id, attempt_id)
     scenario, playthrough = replay(attempt)
-    return AttemptState(attempt, scenario, playthrough)
+    return AttemptState(AttemptView.of(attempt), scenario, playthrough)
 
 
 def _active_attempt(user_id: int, content_id: str) -> Attempt | None:
@@ -126,13 +144,12 @@ def restart_attempt(user_id: int, attempt_id: int) -> int:
 
 def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> AttemptState:
     """Record one action as step `step_number`; a replay of the same step changes nothing."""
-    def run() -> None:
+    def run() -> AttemptState | None:
         attempt = _owned(user_id, attempt_id)
         if attempt.step_count >= step_number and _same_step(attempt, step_number, action):
-            return
+            return None
         if attempt.step_count != step_number - 1:
-            raise Conflict("This step was already answered in another tab or window. Here is where the attempt "
-                           "stands now.")
+            raise Conflict(ANSWERED_ELSEWHERE)
         if attempt.status != ACTIVE:
             raise Refused("This attempt has ended; start a new one to play again.")
         scenario, playthrough = replay(attempt)
@@ -146,29 +163,38 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
             created_at=utcnow()))
         moved = db.session.execute(update(Attempt).where(
             Attempt.id == attempt.id, Attempt.step_count == step_number - 1, Attempt.status == ACTIVE,
-        ).values(step_count=step_number, points=playthrough.points))
+        ).values(step_count=step_number, points=playthrough.points,
+                 actions=[*(attempt.actions or []), step.action]))
         if moved.rowcount != 1:
             raise Conflict("This attempt was changed at the same moment elsewhere; nothing was recorded.")
-        db.session.expire(attempt)
+        status = ACTIVE
         if playthrough.finished:
             _close(attempt, scenario, playthrough)
+            status = FINISHED
+        view = AttemptView(attempt.id, attempt.content_id, status, playthrough.outcome, playthrough.points,
+                           step_number)
+        return AttemptState(view, scenario, playthrough)
 
     try:
-        write(run)
+        state = write(run)
     except IntegrityError:
         # Two requests raced for the same step number; the database let exactly one record it.
-        state = load_attempt(user_id, attempt_id)
-        if not _same_step(state.attempt, step_number, action):
-            raise Conflict("This step was already answered in another tab or window. Here is where the attempt "
-                           "stands now.") from None
-        return state
-    return load_attempt(user_id, attempt_id)
+        if not _same_step_recorded(attempt_id, step_number, action):
+            raise Conflict(ANSWERED_ELSEWHERE) from None
+        state = None
+    return state if state is not None else load_attempt(user_id, attempt_id)
+
+
+def _same_step_recorded(attempt_id: int, step_number: int, action: Action) -> bool:
+    recorded = db.session.scalar(select(AttemptStep.action).where(
+        AttemptStep.attempt_id == attempt_id, AttemptStep.number == step_number))
+    return recorded == str(action)
 
 
 def _same_step(attempt: Attempt, step_number: int, action: Action) -> bool:
-    recorded = db.session.scalar(select(AttemptStep.action).where(
-        AttemptStep.attempt_id == attempt.id, AttemptStep.number == step_number))
-    return recorded == str(action)
+    """Whether step `step_number` of this attempt was this very action (a replayed request)."""
+    actions = attempt.actions or []
+    return step_number <= len(actions) and actions[step_number - 1] == str(action)
 
 
 def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .content_sync import CATALOGUE_IDS, stored_content, stored_scenario
+from .content_sync import CATALOGUE_IDS, current_digest, stored_by_hash, stored_scenario
 from .engine.model import Scenario, Skill
 from .extensions import db
 from .models import Attempt, BestResult, ContentVersion, LibraryEntry, LibraryProblem
@@ -37,10 +37,10 @@ class CatalogueItem:
 
 def skill_names() -> dict[str, str]:
     """Skill ids to their display names, from the library's skills catalogue."""
-    entry = db.session.get(LibraryEntry, CATALOGUE_IDS["skills"])
-    if entry is None or not entry.active:
+    digest = current_digest(CATALOGUE_IDS["skills"])
+    if digest is None:
         return {}
-    skills = stored_content(entry.version)
+    skills = stored_by_hash("skills", digest)
     return {skill.id: skill.name for skill in skills if isinstance(skill, Skill)}
 
 

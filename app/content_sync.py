@@ -88,14 +88,25 @@ def _describe(content: object, kind: str) -> tuple[str, str, str, str]:
     return CATALOGUE_IDS[kind], kind, kind.title(), "en"
 
 
-@lru_cache(maxsize=256)
-def _parse(kind: str, digest: str, source_text: str) -> Scenario | Course | list[Badge] | list[Skill]:
+@lru_cache(maxsize=512)
+def stored_by_hash(kind: str, digest: str) -> Scenario | Course | list[Badge] | list[Skill]:
+    """A stored version built back into engine objects; cached by hash, since a version never changes."""
+    source_text = db.session.scalar(select(ContentVersion.yaml_text).where(ContentVersion.content_hash == digest))
+    if source_text is None:
+        raise LookupError(f"no stored version {digest}")
     return read_stored(kind, source_text)
 
 
 def stored_content(version: ContentVersion) -> Scenario | Course | list[Badge] | list[Skill]:
-    """A stored version built back into engine objects (cached by its hash: versions never change)."""
-    return _parse(version.kind, version.content_hash, version.yaml_text)
+    """A stored version built back into engine objects."""
+    return stored_by_hash(version.kind, version.content_hash)
+
+
+def current_digest(content_id: str) -> str | None:
+    """The hash of the version the library offers now for an id, if any."""
+    return db.session.scalar(select(ContentVersion.content_hash)
+                             .join(LibraryEntry, LibraryEntry.version_id == ContentVersion.id)
+                             .where(LibraryEntry.content_id == content_id, LibraryEntry.active.is_(True)))
 
 
 def stored_scenario(version: ContentVersion) -> Scenario:

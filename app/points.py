@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
-from .models import BestResult, PointsEntry
+from .models import BestResult, PointsEntry, User
 from .models.users import utcnow
 
 
@@ -20,8 +20,8 @@ class HeaderPoints:
     attempt: int | None = None
 
 
-def user_total(user_id: int) -> int:
-    """A trainee's total: the sum of their ledger rows."""
+def ledger_total(user_id: int) -> int:
+    """A trainee's total recomputed from the ledger itself (what `users.points_total` must equal)."""
     return db.session.scalar(select(func.coalesce(func.sum(PointsEntry.amount), 0))
                              .where(PointsEntry.user_id == user_id)) or 0
 
@@ -34,6 +34,8 @@ def award(user_id: int, key: str, amount: int, reason: str, content_id: str | No
             db.session.execute(insert(PointsEntry).values(
                 user_id=user_id, key=key, amount=amount, reason=reason, content_id=content_id,
                 attempt_id=attempt_id, created_at=utcnow()))
+            db.session.execute(update(User).where(User.id == user_id)
+                               .values(points_total=User.points_total + amount))
     except IntegrityError:
         return False
     return True

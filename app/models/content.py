@@ -21,7 +21,8 @@ class ContentVersion(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(500))
-    yaml_text: Mapped[str] = mapped_column(Text)
+    # Read only when a version is first parsed in a process; parsed versions are cached by hash.
+    yaml_text: Mapped[str] = mapped_column(Text, deferred=True)
     title: Mapped[str] = mapped_column(String(300))
     language: Mapped[str] = mapped_column(String(35), default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -36,11 +36,13 @@ class Attempt(db.Model):
     ending: Mapped[str | None] = mapped_column(String(16), nullable=True)
     points: Mapped[int] = mapped_column(Integer, default=0)
     step_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The actions so far, in order, so the state replays from this row alone (the steps table is the record).
+    actions: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     version: Mapped[ContentVersion] = relationship(lazy="joined")
-    steps: Mapped[list["AttemptStep"]] = relationship(order_by="AttemptStep.number", lazy="selectin",
+    steps: Mapped[list["AttemptStep"]] = relationship(order_by="AttemptStep.number", lazy="select",
                                                       back_populates="attempt")
 
 

@@ -36,6 +36,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="trainee")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_token: Mapped[str] = mapped_column(String(64), default=new_token)
+    # The sum of this user's ledger rows, kept in step with every award; rebuildable from the ledger.
+    points_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     def get_id(self) -> str:

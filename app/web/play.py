@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from .. import attempts
 from .. import catalogue as library
 from ..engine.play import Action
-from ..points import HeaderPoints, user_total
+from ..points import HeaderPoints
 from .htmx import is_partial, redirect_to, render
 
 bp = Blueprint("play", __name__)
@@ -25,10 +25,7 @@ def init_app(app: Flask) -> None:
 def _header_points() -> dict[str, object]:
     if not current_user.is_authenticated:
         return {"header_points": HeaderPoints(0), "oob": False}
-    total = g.get("points_total")
-    if total is None:
-        total = user_total(current_user.id)
-    return {"header_points": HeaderPoints(total, g.get("attempt_points")), "oob": False}
+    return {"header_points": HeaderPoints(current_user.points_total, g.get("attempt_points")), "oob": False}
 
 
 @bp.get("/")

@@ -46,10 +46,15 @@ nodes:
 """
 
 
+# The play command needs no database; keep the app from migrating or syncing one.
+NO_DATABASE = {"SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "sqlite://", "AUTO_MIGRATE": False,
+               "SYNC_ON_START": False}
+
+
 @pytest.fixture
 def play_cli(content_library: Path):
     (content_library / "scenarios" / "late.yaml").write_text(SCENARIO, encoding="utf-8")
-    app = create_app({"TESTING": True, "CONTENT_ROOT": str(content_library)})
+    app = create_app({"TESTING": True, "CONTENT_ROOT": str(content_library), **NO_DATABASE})
     runner = app.test_cli_runner(mix_stderr=False) if _supports_mix_stderr() else app.test_cli_runner()
 
     def invoke(*args: str):
@@ -136,7 +141,7 @@ def test_case_study_answers_by_option_number(content_library):
         questions:
           - {id: q1, ask: Which?, points: 4, options: [{text: A}, {text: B, correct: true, feedback: Right.}]}
         """), encoding="utf-8")
-    app = create_app({"TESTING": True, "CONTENT_ROOT": str(content_library)})
+    app = create_app({"TESTING": True, "CONTENT_ROOT": str(content_library), **NO_DATABASE})
     result = app.test_cli_runner().invoke(args=["scenarios", "play", str(path), "2", "--json"])
     data = json.loads(result.output)
     assert (data["outcome"], data["points"], data["ending"]) == ("passed", 4, None)

@@ -21,8 +21,18 @@ PASSWORD = "correct horse battery staple"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
+_postgres_schema_built = False
+
+
 def _reset_postgres(app: Flask) -> None:
+    """Build the schema afresh once per test run (models may have changed since the last), then empty it."""
+    global _postgres_schema_built
     with app.app_context():
+        if not _postgres_schema_built:
+            db.drop_all()
+            db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.session.commit()
+            _postgres_schema_built = True
         db.create_all()
         tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
         db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

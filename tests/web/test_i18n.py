@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
-JINJA = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.S)
+JINJA = re.compile(r"{%-?\s*set\s+\w+\s*-?%}.*?{%-?\s*endset\s*-?%}|{{.*?}}|{%.*?%}|{#.*?#}", re.S)
 MARKUP = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 ALLOWED = {"CRM Dojo"}
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ebd6d408b64d
+Revision ID: 00d30199c98c
 Revises: 
-Create Date: 2026-11-23 12:34:36.056092
+Create Date: 2026-11-23 13:15:54.864241
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ebd6d408b64d'
+revision = '00d30199c98c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -63,6 +63,7 @@ def upgrade():
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('session_token', sa.String(length=64), nullable=False),
+    sa.Column('points_total', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
@@ -77,6 +78,7 @@ def upgrade():
     sa.Column('ending', sa.String(length=16), nullable=True),
     sa.Column('points', sa.Integer(), nullable=False),
     sa.Column('step_count', sa.Integer(), nullable=False),
+    sa.Column('actions', sa.JSON(), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),

@@ -150,7 +150,12 @@ def _check_bracket_depth(text: str) -> None:
             if char == "#" and (match.start() == 0 or line[match.start() - 1] in " \t"):
                 code_end = match.start()
                 break
-            opens_value = depth > 0 or _starts_value(line, match.start())
+            if depth > 0:
+                # Inside a flow collection brackets are always indicators, but a quote opens a quoted scalar
+                # only where a node starts (`[it's]` is plain text).
+                opens_value = char not in "\"'" or _starts_flow_node(line, match.start())
+            else:
+                opens_value = _starts_value(line, match.start())
             if char in "\"'" and opens_value:
                 quote = char
             elif char in "[{" and opens_value:
@@ -201,6 +206,14 @@ def _starts_value(line: str, index: int) -> bool:
             return False
         position = token_start
     return False
+
+
+def _starts_flow_node(line: str, index: int) -> bool:
+    """Whether a quote at `index` inside a flow collection begins a node (after `[`, `{`, `,`, `:` or `?`)."""
+    position = index
+    while position and line[position - 1] in " \t":
+        position -= 1
+    return position == 0 or line[position - 1] in "[{,:?"
 
 
 def _quote_end(line: str, start: int, quote: str) -> int:

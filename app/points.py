@@ -34,8 +34,11 @@ def award(user_id: int, key: str, amount: int, reason: str, content_id: str | No
             db.session.execute(insert(PointsEntry).values(
                 user_id=user_id, key=key, amount=amount, reason=reason, content_id=content_id,
                 attempt_id=attempt_id, created_at=utcnow()))
-            db.session.execute(update(User).where(User.id == user_id)
-                               .values(points_total=User.points_total + amount))
+            user = db.session.get(User, user_id)
+            if user is not None:
+                # An SQL expression, so concurrent awards add up; the attribute reloads when next read.
+                user.points_total = User.points_total + amount
+                db.session.flush()
     except IntegrityError:
         return False
     return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import Sequence
 
 _TURKIC = {"tr", "az"}
 _LETTER_FIXES = str.maketrans({
@@ -71,9 +72,10 @@ def count_chars(text: str) -> int:
     return len(unicodedata.normalize("NFC", text))
 
 
-def phrase_words(phrase: str, language: str = "en") -> list[str]:
+@lru_cache(maxsize=8192)
+def phrase_words(phrase: str, language: str = "en") -> tuple[str, ...]:
     """The folded words of a phrase; a word may end in `*` to match any word it begins."""
-    return _split(fold(phrase, language), allow_star=True)
+    return tuple(_split(fold(phrase, language), allow_star=True))
 
 
 def _word_matches(pattern: str, word: str) -> bool:
@@ -82,7 +84,7 @@ def _word_matches(pattern: str, word: str) -> bool:
     return word == pattern
 
 
-def matches(pattern: list[str], reply_words: list[str]) -> bool:
+def matches(pattern: Sequence[str], reply_words: Sequence[str]) -> bool:
     """True when the phrase's words occur consecutively among the reply's words."""
     if not pattern:
         return False

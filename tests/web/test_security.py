@@ -1,0 +1,105 @@
+"""Hardening that holds for every page: headers, secret key, size limits, error pages, proxies, ledger totals."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from flask import abort
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import User
+from app.points import ledger_total
+from app.settings import instance_secret_key
+
+
+def test_every_response_carries_the_security_headers(client):
+    response = client.get("/login")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_script(trainee):
+    for path in ("/library", "/attempts", "/password"):
+        page = trainee.get(path).get_data(as_text=True)
+        assert "<script>" not in page and "onclick=" not in page and "hx-on" not in page
+
+
+def test_secret_key_is_generated_once_owner_only_and_reused(tmp_path: Path):
+    first = instance_secret_key(tmp_path)
+    second = instance_secret_key(tmp_path)
+    assert first == second and len(first) >= 40
+    mode = stat.S_IMODE((tmp_path / "secret_key").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_environment_secret_key_wins(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "AUTO_MIGRATE": False, "SYNC_ON_START": False})
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+
+
+def test_oversized_request_is_refused_with_413(trainee, app):
+    big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = trainee.post("/attempts/1/act", data={"step": "1", "reply": big})
+    assert response.status_code == 413
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_unexpected_error_shows_a_generic_page(app_config):
+    app = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    @app.get("/teapot-for-test")
+    def teapot():
+        abort(418)
+
+    client = app.test_client()
+    response = client.get("/boom-for-test")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret internals" not in body and "Traceback" not in body
+    assert "Internal Server Error" in body
+    assert client.get("/teapot-for-test").status_code == 418
+
+
+def test_trusted_proxy_decides_the_client_address(app_config, tmp_path: Path):
+    seen: list[str] = []
+    app = create_app({**app_config, "TRUSTED_PROXIES": 1})
+
+    @app.get("/address-for-test")
+    def address():
+        from flask import request
+        seen.append(request.remote_addr or "")
+        return "ok"
+
+    client = app.test_client()
+    client.get("/address-for-test", headers={"X-Forwarded-For": "203.0.113.7"},
+               environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    untrusted = create_app(app_config)
+    untrusted.add_url_rule("/address-for-test", view_func=address)
+    untrusted.test_client().get("/address-for-test", headers={"X-Forwarded-For": "203.0.113.7"},
+                                environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen == ["203.0.113.7", "10.0.0.2"]
+
+
+def test_cached_totals_equal_the_ledger_after_play(app, trainee):
+    for reply in ("Sorry about that, we are looking into it now.",
+                  "I will send a replacement today and I can refund the shipping."):
+        started = trainee.post("/library/late-delivery/start")
+        attempt_id = started.headers["Location"].rsplit("/", 1)[1]
+        trainee.post(f"/attempts/{attempt_id}/act", data={"step": "1", "choice": "acknowledge"})
+        trainee.post(f"/attempts/{attempt_id}/act", data={"step": "2", "reply": reply})
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "ayse"))
+        assert user.points_total == ledger_total(user.id) == 20
+    assert "20 points" in trainee.get("/library").get_data(as_text=True)

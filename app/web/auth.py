@@ -16,8 +16,9 @@ bp = Blueprint("auth", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint."""
+    """Register the blueprint; forms show the password rule the accounts module enforces."""
     app.register_blueprint(bp)
+    app.jinja_env.globals["min_password_length"] = accounts.MIN_PASSWORD
 
 
 def safe_next(target: str | None) -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from jinja2 import StrictUndefined
 from sqlalchemy import text
@@ -105,6 +105,19 @@ def trainee(make_user: Callable[..., int], login: Callable[[str, str], FlaskClie
     """A signed-in trainee's client."""
     make_user("ayse", "trainee", display_name="Ayşe Yılmaz")
     return login("ayse")
+
+
+@pytest.fixture
+def rendered(app: Flask) -> Iterator[list[str]]:
+    """Names of the templates rendered during the test, in order."""
+    names: list[str] = []
+
+    def record(sender: Flask, template, context, **extra) -> None:  # type: ignore[no-untyped-def]
+        names.append(template.name)
+
+    template_rendered.connect(record, app)
+    yield names
+    template_rendered.disconnect(record, app)
 
 
 def csrf_token_from(html: str) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from io import BytesIO
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
-from flask import Flask, template_rendered
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -29,19 +29,6 @@ def admin(make_user: Callable[..., int], login: Callable[[str, str], FlaskClient
 def admin_id(admin: FlaskClient, app: Flask) -> int:
     """The signed-in admin's id."""
     return row(app, "root").id
-
-
-@pytest.fixture
-def rendered(app: Flask) -> Iterator[list[str]]:
-    """Names of the templates rendered during the test, in order."""
-    names: list[str] = []
-
-    def record(sender: Flask, template, context, **extra) -> None:  # type: ignore[no-untyped-def]
-        names.append(template.name)
-
-    template_rendered.connect(record, app)
-    yield names
-    template_rendered.disconnect(record, app)
 
 
 def row(app: Flask, username: str) -> User:

@@ -6,10 +6,10 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
-from flask import Flask, template_rendered, url_for
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -50,19 +50,6 @@ def home(app: Flask) -> str:
     """Where a sign-in lands without a `next`: the library."""
     with app.test_request_context():
         return url_for("play.catalogue")
-
-
-@pytest.fixture
-def rendered(app: Flask) -> Iterator[list[str]]:
-    """Names of the templates rendered during the test, in order."""
-    names: list[str] = []
-
-    def record(sender: Flask, template, context, **extra) -> None:  # type: ignore[no-untyped-def]
-        names.append(template.name)
-
-    template_rendered.connect(record, app)
-    yield names
-    template_rendered.disconnect(record, app)
 
 
 def user_row(app: Flask, username: str) -> User:

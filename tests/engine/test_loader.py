@@ -797,7 +797,7 @@ def test_brackets_inside_text_are_not_nesting(loader: str, name: str) -> None:
     assert load_text(text).data == yaml.safe_load(text)
 
 
-@pytest.mark.xfail(strict=True, reason="low severity, errs on the safe side: _check_bracket_depth counts '[' / '{' "
+@pytest.mark.xfail(strict=True, reason="low severity, errs on the safe side: nesting.check_flow_nesting counts '[' / '{' "
                    "after ' - ' inside plain text, and on a plain scalar's continuation line, as flow collections, "
                    "so such text with 65 brackets is refused as nesting")
 @pytest.mark.parametrize("text", [

@@ -22,7 +22,7 @@ def _read_password() -> str:
     """Ask twice on a terminal; read one line from standard input when it is piped."""
     if _interactive():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    line = click.get_text_stream("stdin").readline()
+    line = sys.stdin.readline()
     return line.rstrip("\r\n")
 
 

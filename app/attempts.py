@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .content_sync import stored_scenario
+from .content_sync import CATALOGUE_IDS, stored_content, stored_scenario
 from .database import write
-from .engine.model import Scenario
+from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .extensions import db
 from .models import Attempt, AttemptStep, LibraryEntry
@@ -61,11 +62,19 @@ class AttemptState:
     attempt: AttemptView
     scenario: Scenario
     playthrough: Playthrough
+    skill_names: Mapping[str, str]
 
     @property
     def last_step(self) -> Step | None:
         """The most recent step, whose feedback the scene shows."""
         return self.playthrough.steps[-1] if self.playthrough.steps else None
+
+
+def _skill_names(attempt: Attempt) -> dict[str, str]:
+    """Skill ids to names, from the skills catalogue the attempt started with."""
+    if attempt.skills_version is None:
+        return {}
+    return {skill.id: skill.name for skill in stored_content(attempt.skills_version) if isinstance(skill, Skill)}
 
 
 def replay(attempt: Attempt) -> tuple[Scenario, Playthrough]:
@@ -85,7 +94,7 @@ def load_attempt(user_id: int, attempt_id: int) -> AttemptState:
     """A trainee's own attempt with its state; NotFound for anyone else's."""
     attempt = _owned(user_id, attempt_id)
     scenario, playthrough = replay(attempt)
-    return AttemptState(AttemptView.of(attempt), scenario, playthrough)
+    return AttemptState(AttemptView.of(attempt), scenario, playthrough, _skill_names(attempt))
 
 
 def _active_attempt(user_id: int, content_id: str) -> Attempt | None:
@@ -99,10 +108,12 @@ def _new_attempt(user_id: int, content_id: str) -> int:
         LibraryEntry.kind.in_(SCENARIO_KINDS)))
     if entry is None:
         raise NotFound("no such scenario in the library")
+    skills_entry = db.session.get(LibraryEntry, CATALOGUE_IDS["skills"])
+    skills_version_id = skills_entry.version_id if skills_entry is not None and skills_entry.active else None
     try:
         with db.session.begin_nested():
-            attempt = Attempt(user_id=user_id, version_id=entry.version_id, content_id=content_id,
-                              status=ACTIVE, started_at=utcnow())
+            attempt = Attempt(user_id=user_id, version_id=entry.version_id, skills_version_id=skills_version_id,
+                              content_id=content_id, status=ACTIVE, started_at=utcnow())
             db.session.add(attempt)
             db.session.flush()
     except IntegrityError:
@@ -157,7 +168,7 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
             step = playthrough.apply(action)
         except ActionRefused as exc:
             raise Refused(str(exc)) from None
-        db.session.add(AttemptStep(
+        db.session.execute(insert(AttemptStep).values(
             attempt_id=attempt.id, number=step_number, node=step.node, action=step.action, answer=step.answer,
             points=step.points, skills=dict(step.skills), feedback=list(step.feedback), shown=dict(step.shown),
             created_at=utcnow()))
@@ -173,7 +184,7 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
             status = FINISHED
         view = AttemptView(attempt.id, attempt.content_id, status, playthrough.outcome, playthrough.points,
                            step_number)
-        return AttemptState(view, scenario, playthrough)
+        return AttemptState(view, scenario, playthrough, _skill_names(attempt))
 
     try:
         state = write(run)

@@ -30,6 +30,8 @@ class Attempt(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("content_versions.id"))
+    # The skills catalogue in force at the start, so the attempt's skill names never change under it.
+    skills_version_id: Mapped[int | None] = mapped_column(ForeignKey("content_versions.id"), nullable=True)
     content_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     outcome: Mapped[str] = mapped_column(String(16), default="unfinished")
@@ -41,7 +43,8 @@ class Attempt(db.Model):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    version: Mapped[ContentVersion] = relationship(lazy="joined")
+    version: Mapped[ContentVersion] = relationship(lazy="joined", foreign_keys=[version_id])
+    skills_version: Mapped[ContentVersion | None] = relationship(lazy="joined", foreign_keys=[skills_version_id])
     steps: Mapped[list["AttemptStep"]] = relationship(order_by="AttemptStep.number", lazy="select",
                                                       back_populates="attempt")
 

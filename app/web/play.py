@@ -91,7 +91,7 @@ def _render_state(state: attempts.AttemptState, status: int = 200, error: str | 
     if state.attempt.status == "active":
         g.attempt_points = state.playthrough.points
     return render("play/attempt.html", "play/_attempt_region.html", status, state=state, error=error,
-                  skills=library.skill_names(), send_points=oob)
+                  skills=state.skill_names, send_points=oob)
 
 
 @bp.get("/attempts/<int:attempt_id>")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 00d30199c98c
+Revision ID: 071c9d805583
 Revises: 
-Create Date: 2026-11-23 13:15:54.864241
+Create Date: 2026-11-23 13:40:24.361595
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '00d30199c98c'
+revision = '071c9d805583'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -72,6 +72,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('skills_version_id', sa.Integer(), nullable=True),
     sa.Column('content_id', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
@@ -81,6 +82,7 @@ def upgrade():
     sa.Column('actions', sa.JSON(), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['skills_version_id'], ['content_versions.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['version_id'], ['content_versions.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -33,6 +33,7 @@ The server logs are kept (and their folder printed) when something failed.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import math
 import os
@@ -307,11 +308,21 @@ class Server:
                 self.process.wait()
 
 
+@functools.lru_cache(maxsize=1)
+def _has_control_socket() -> bool:
+    """Whether this gunicorn has a control socket (and so the option to move it)."""
+    help_text = subprocess.run([sys.executable, "-m", "gunicorn", "--help"], capture_output=True, text=True).stdout
+    return "--control-socket" in help_text
+
+
 def serve(target: str, cwd: Path, env: dict[str, str], log: Path, workers: int) -> Server:
     """Serve a WSGI app with gunicorn: sync workers, the same arguments for the platform and the baseline."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
                "--bind", f"127.0.0.1:{port}", target]
+    if _has_control_socket():
+        # Newer gunicorn opens one control socket per user by default; two servers at once would clash.
+        command[3:3] = ["--control-socket", str(log.with_suffix(".ctl"))]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     return Server(process, port, log)

@@ -336,3 +336,25 @@ def test_static_htmx_is_vendored_and_pinned(client):
     response = client.get("/static/vendor/htmx-2.0.11.min.js")
     assert response.status_code == 200
     assert response.data.startswith(b"var htmx=")
+
+
+def test_a_write_waits_for_a_busy_sqlite_database_instead_of_failing(app, trainee):
+    import sqlite3
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite locking only")
+    attempt_id = start(trainee)
+    blocker = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another worker holds the write lock
+    statuses: list[int] = []
+    thread = threading.Thread(target=lambda: statuses.append(
+        act(trainee, attempt_id, 1, choice="acknowledge").status_code))
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # waiting for the lock, not failing
+    blocker.execute("COMMIT")
+    blocker.close()
+    thread.join(timeout=10)
+    assert statuses == [303]
+    assert step_count(app, attempt_id) == 1

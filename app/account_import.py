@@ -96,6 +96,9 @@ def _parse_import(csv_text: str | bytes) -> tuple[list[ImportRow], list[ImportPr
             csv_text = csv_text.decode("utf-8")
         except UnicodeDecodeError:
             return [], [ImportProblem(0, _("The file is not UTF-8 text; save it as CSV UTF-8 and try again."))]
+    if "\x00" in csv_text:
+        line = csv_text.count("\n", 0, csv_text.index("\x00")) + 1
+        return [], [ImportProblem(line, _("This line contains a NUL character; save the file as CSV text."))]
     reader = csv.reader(io.StringIO(csv_text.removeprefix("\ufeff"), newline=""), strict=True)
     try:
         records = _records(reader)

@@ -14,12 +14,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from . import login_throttle
-from .database import write
+from .database import upsert_insert, write
 from .extensions import db
 from .login_throttle import Throttled  # noqa: F401  (views catch accounts.Throttled)
 from .models.users import ROLES, AppSetting, User, new_token, utcnow
@@ -292,7 +290,7 @@ def ensure_setup_token() -> tuple[str, bool]:
         return existing, False
 
     def apply() -> tuple[str, bool]:
-        inserted = db.session.execute(_insert(AppSetting).values(key=SETUP_TOKEN, value=secrets.token_urlsafe(24))
+        inserted = db.session.execute(upsert_insert(AppSetting).values(key=SETUP_TOKEN, value=secrets.token_urlsafe(24))
                                       .on_conflict_do_nothing(index_elements=["key"]))
         return _setup_token() or "", bool(inserted.rowcount)
     return write(apply)
@@ -314,10 +312,6 @@ def prepare_setup() -> None:
     token, created = ensure_setup_token()
     if created:
         _log_setup_token(token)
-
-
-def _insert(model: type) -> Any:
-    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
 
 
 def _log_setup_token(token: str) -> None:

@@ -14,11 +14,13 @@ from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .extensions import db
 from .models import Attempt, AttemptStep, LibraryEntry
+from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import record_result
 
-SCENARIO_KINDS = ("roleplay", "case_study")
+# Each action replays the ones before it, so an endless loop must end somewhere.
+MAX_STEPS = 300
 
 
 ANSWERED_ELSEWHERE = ("This step was already answered in another tab or window. Here is where the attempt "
@@ -163,6 +165,8 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
             raise Conflict(ANSWERED_ELSEWHERE)
         if attempt.status != ACTIVE:
             raise Refused("This attempt has ended; start a new one to play again.")
+        if attempt.step_count >= MAX_STEPS:
+            raise Refused(f"This attempt has reached {MAX_STEPS} steps; restart the scenario to play again.")
         scenario, playthrough = replay(attempt)
         try:
             step = playthrough.apply(action)

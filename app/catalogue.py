@@ -10,9 +10,9 @@ from .content_sync import CATALOGUE_IDS, current_digest, stored_by_hash, stored_
 from .engine.model import Scenario, Skill
 from .extensions import db
 from .models import Attempt, BestResult, ContentVersion, LibraryEntry, LibraryProblem
+from .models.content import SCENARIO_KINDS
 from .models.play import ACTIVE
 
-KINDS = ("roleplay", "case_study")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def skill_names() -> dict[str, str]:
 def browse(user_id: int, filters: Filters) -> list[CatalogueItem]:
     """Active scenarios matching the filters, with this trainee's best result and running attempt."""
     entries = db.session.scalars(select(LibraryEntry).where(
-        LibraryEntry.active.is_(True), LibraryEntry.kind.in_(KINDS))).all()
+        LibraryEntry.active.is_(True), LibraryEntry.kind.in_(SCENARIO_KINDS))).all()
     best = {row.content_id: row for row in db.session.scalars(
         select(BestResult).where(BestResult.user_id == user_id))}
     running = dict(db.session.execute(select(Attempt.content_id, Attempt.id).where(
@@ -74,7 +74,7 @@ def languages() -> list[str]:
     """The languages the active library is written in."""
     return sorted(db.session.scalars(
         select(ContentVersion.language).distinct().join(LibraryEntry, LibraryEntry.version_id == ContentVersion.id)
-        .where(LibraryEntry.active.is_(True), LibraryEntry.kind.in_(KINDS))))
+        .where(LibraryEntry.active.is_(True), LibraryEntry.kind.in_(SCENARIO_KINDS))))
 
 
 @dataclass(frozen=True)

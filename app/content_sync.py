@@ -8,10 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import delete, select, text, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .database import write
+from .database import upsert_insert, write
 from .engine.library import read_stored
 from .engine.model import Badge, Course, Scenario, Skill
 from .engine.validate import validate
@@ -36,10 +34,6 @@ def content_hash(kind: str, source_text: str) -> str:
     return hashlib.sha256(f"{kind}\n{source_text}".encode("utf-8")).hexdigest()
 
 
-def _insert(model: type):
-    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
-
-
 def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
     """Store each valid file's current text as a version and point the catalogue at it."""
     reports = validate([], root, static_dir)
@@ -56,22 +50,26 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
             db.session.add_all(LibraryProblem(path=report.display, line=p.line, col=p.col, severity=p.severity,
                                               message=p.message) for p in report.problems)
             if report.errors or report.content is None:
+                # Trainees keep the last good version of a file that now has errors.
                 skipped.append(report.display)
                 continue
             content_id, kind, title, language = _describe(report.content, report.kind)
             source_text = report.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
             digest = content_hash(kind, source_text)
-            inserted = db.session.execute(_insert(ContentVersion).values(
+            inserted = db.session.execute(upsert_insert(ContentVersion).values(
                 content_id=content_id, kind=kind, content_hash=digest, source=report.display,
                 yaml_text=source_text, title=title, language=language, created_at=utcnow(),
             ).on_conflict_do_nothing(index_elements=["content_hash"]))
             new_versions += inserted.rowcount or 0
             version_id = db.session.scalar(select(ContentVersion.id).where(ContentVersion.content_hash == digest))
-            db.session.execute(_insert(LibraryEntry).values(
+            db.session.execute(upsert_insert(LibraryEntry).values(
                 content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
             ).on_conflict_do_update(index_elements=["content_id"], set_={
                 "kind": kind, "version_id": version_id, "active": True, "updated_at": utcnow()}))
             seen.add(content_id)
+        # Trainees keep the last good version of a file that now has errors.
+        seen.update(db.session.scalars(select(LibraryEntry.content_id).join(
+            ContentVersion, LibraryEntry.version_id == ContentVersion.id).where(ContentVersion.source.in_(skipped))))
         gone = LibraryEntry.content_id.not_in(seen) if seen else true()
         db.session.execute(update(LibraryEntry).where(gone).values(active=False))
         return SyncResult(files=len(reports), new_versions=new_versions, skipped=skipped)

@@ -29,6 +29,14 @@ def database_url(raw: str) -> str:
     return raw
 
 
+def upsert_insert(model: type) -> Any:
+    """An INSERT that knows ON CONFLICT, for whichever of PostgreSQL and SQLite the app runs on."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
+
+
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -39,7 +47,18 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if is_sqlite(engine):
+            _create_private_file(engine.url.database)
             _tune_sqlite(engine)
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only: it holds password hashes."""
+    import os
+
+    if database in (None, "", ":memory:") or os.path.exists(database):
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
-from sqlalchemy import case, delete, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, case, delete, or_, update
 
-from .database import write
+from .database import upsert_insert, write
 from .extensions import db
 from .models.users import LoginThrottle
 
@@ -40,11 +37,6 @@ def client_key(address: str | None) -> str:
     return "ip:" + (address or "unknown")[:100]
 
 
-def insert(model: type) -> Any:
-    """An INSERT that knows ON CONFLICT on both PostgreSQL and SQLite."""
-    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
-
-
 def _aware(moment: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; every stored time is UTC.
     if moment is not None and moment.tzinfo is None:
@@ -63,9 +55,12 @@ def reserve(limits: Limits, moment: datetime, seconds: int) -> None:
     def apply() -> int:
         wait = 0
         for key, limit in limits:
-            fresh = or_(LoginThrottle.window_start <= moment - window, LoginThrottle.locked_until <= moment)
+            # A new window starts when the lock has run out, or when there is no lock and the window is over;
+            # never while a lock is in force.
+            fresh = or_(LoginThrottle.locked_until <= moment,
+                        and_(LoginThrottle.locked_until.is_(None), LoginThrottle.window_start <= moment - window))
             row = db.session.execute(
-                insert(LoginThrottle).values(key=key, failures=1, window_start=moment, locked_until=None)
+                upsert_insert(LoginThrottle).values(key=key, failures=1, window_start=moment, locked_until=None)
                 .on_conflict_do_update(index_elements=["key"], set_={
                     "failures": case((fresh, 1), else_=LoginThrottle.failures + 1),
                     "window_start": case((fresh, moment), else_=LoginThrottle.window_start),

@@ -1,4 +1,4 @@
-"""The points ledger: awards as unique rows, totals as sums, best results kept by compare-and-set."""
+"""The points ledger: awards as unique rows, each user's total kept beside it, best results by compare-and-set."""
 
 from __future__ import annotations
 

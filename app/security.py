@@ -6,6 +6,7 @@ from functools import wraps
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, abort, current_app, has_request_context, request
+from werkzeug.routing import IntegerConverter
 from flask_login import current_user
 
 from .extensions import db, login_manager
@@ -34,8 +35,17 @@ HEADERS = {
 }
 
 
+class IdConverter(IntegerConverter):
+    """A database id in a URL: a positive whole number that fits the database's integer column."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
 def init_app(app: Flask) -> None:
-    """Install the user loader, the login view and the security headers."""
+    """Install the user loader, the login view, the input guard and the security headers."""
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(_refuse_nul_bytes)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
@@ -56,12 +66,23 @@ def load_user(login_id: str) -> Any:
     return user
 
 
+def _refuse_nul_bytes() -> None:
+    """No text field has a use for NUL, and PostgreSQL cannot store one: refuse it up front with a 400."""
+    values = [request.path, *request.args.values()]
+    if request.method == "POST":
+        values.extend(request.form.values())
+    if any("\x00" in value for value in values):
+        abort(400, description="The request contains a NUL character, which no field accepts.")
+
+
 def _unauthorized() -> Response:
     from .web.htmx import redirect_to
     from flask import url_for
 
-    target = request.full_path if request.method == "GET" else request.path
-    return redirect_to(url_for("auth.login", next=target.rstrip("?")))
+    if request.method != "GET":
+        # A form sent after the session ended cannot be replayed by a GET; start again from the library.
+        return redirect_to(url_for("auth.login"))
+    return redirect_to(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def _harden(response: Response) -> Response:

@@ -38,7 +38,7 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
 
 
 def from_environment() -> dict[str, Any]:
-    """Settings taken from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SECURE_COOKIES."""
+    """Settings from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SYNC_ON_START, SECURE_COOKIES."""
     found: dict[str, Any] = {}
     if os.environ.get("DATABASE_URL"):
         found["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ["DATABASE_URL"])
@@ -46,6 +46,8 @@ def from_environment() -> dict[str, Any]:
         found["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if os.environ.get("TRUSTED_PROXIES"):
         found["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
+    if os.environ.get("SYNC_ON_START", "").lower() in ("0", "false", "no"):
+        found["SYNC_ON_START"] = False
     if os.environ.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
         found["SESSION_COOKIE_SECURE"] = found["REMEMBER_COOKIE_SECURE"] = True
     return found

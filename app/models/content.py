@@ -11,6 +11,9 @@ from ..extensions import db
 from .users import utcnow
 
 
+SCENARIO_KINDS = ("roleplay", "case_study")
+
+
 class ContentVersion(db.Model):
     """One version of a scenario, case study or course, identified by the hash of its text."""
 

@@ -45,8 +45,6 @@ class Attempt(db.Model):
 
     version: Mapped[ContentVersion] = relationship(lazy="joined", foreign_keys=[version_id])
     skills_version: Mapped[ContentVersion | None] = relationship(lazy="joined", foreign_keys=[skills_version_id])
-    steps: Mapped[list["AttemptStep"]] = relationship(order_by="AttemptStep.number", lazy="select",
-                                                      back_populates="attempt")
 
 
 class AttemptStep(db.Model):
@@ -66,8 +64,6 @@ class AttemptStep(db.Model):
     feedback: Mapped[list[str]] = mapped_column(JSON, default=list)
     shown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    attempt: Mapped[Attempt] = relationship(back_populates="steps")
 
 
 class BestResult(db.Model):

@@ -64,7 +64,7 @@ def create() -> Response:
     return redirect_to(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/role")
+@bp.post("/users/<id:user_id>/role")
 @roles_required("admin")
 def role(user_id: int) -> Response:
     """Give a user another role (this signs them out, so the new role applies at once)."""
@@ -73,7 +73,7 @@ def role(user_id: int) -> Response:
                    lambda user: _("%(name)s now has the role %(role)s.", name=user.username, role=user.role))
 
 
-@bp.post("/users/<int:user_id>/password")
+@bp.post("/users/<id:user_id>/password")
 @roles_required("admin")
 def reset_password(user_id: int) -> Response:
     """Set a new password for a user and sign them out everywhere."""
@@ -83,7 +83,7 @@ def reset_password(user_id: int) -> Response:
                                   name=user.username))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post("/users/<id:user_id>/deactivate")
 @roles_required("admin")
 def deactivate(user_id: int) -> Response:
     """Stop an account from signing in and end its sessions."""
@@ -91,7 +91,7 @@ def deactivate(user_id: int) -> Response:
                    lambda user: _("Deactivated %(name)s.", name=user.username))
 
 
-@bp.post("/users/<int:user_id>/reactivate")
+@bp.post("/users/<id:user_id>/reactivate")
 @roles_required("admin")
 def reactivate(user_id: int) -> Response:
     """Let a deactivated account sign in again."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 from itertools import groupby
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, flash, url_for
+from flask import Blueprint, Flask, current_app, flash, render_template, url_for
 from flask_babel import gettext as _
 
 from .. import catalogue
 from ..content_sync import sync_library
 from ..security import roles_required
 from . import markdown
-from .htmx import redirect_to, render
+from .htmx import redirect_to
 
 bp = Blueprint("library", __name__, url_prefix="/library")
 
@@ -29,7 +29,7 @@ def problems():
     """Every problem found at the last sync, grouped by file."""
     rows = catalogue.library_problems()
     files = [(path, list(items)) for path, items in groupby(rows, key=lambda row: row.path)]
-    return render("library/problems.html", "library/problems.html", files=files)
+    return render_template("library/problems.html", files=files)
 
 
 @bp.post("/sync")

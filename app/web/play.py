@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, g, redirect, request, url_for
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import attempts
 from .. import catalogue as library
 from ..engine.play import Action
+from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
 from .htmx import is_partial, redirect_to, render
 
@@ -53,7 +54,7 @@ def _int_arg(name: str, low: int, high: int) -> int | None:
 def catalogue():
     """The scenario catalogue with filters for skill, difficulty, language and kind."""
     kind = request.args.get("kind") or None
-    if kind is not None and kind not in library.KINDS:
+    if kind is not None and kind not in SCENARIO_KINDS:
         abort(400, description="Unknown kind of scenario.")
     filters = library.Filters(skill=request.args.get("skill") or None, difficulty=_int_arg("difficulty", 1, 5),
                                 language=request.args.get("language") or None, kind=kind)
@@ -77,7 +78,7 @@ def start(content_id: str):
 @login_required
 def my_attempts():
     """The trainee's own attempts."""
-    return render("play/attempts.html", "play/attempts.html", attempts=library.my_attempts(current_user.id))
+    return render_template("play/attempts.html", attempts=library.my_attempts(current_user.id))
 
 
 def _state_or_404(attempt_id: int) -> attempts.AttemptState:
@@ -94,7 +95,7 @@ def _render_state(state: attempts.AttemptState, status: int = 200, error: str | 
                   skills=state.skill_names, send_points=oob)
 
 
-@bp.get("/attempts/<int:attempt_id>")
+@bp.get("/attempts/<id:attempt_id>")
 @login_required
 def attempt(attempt_id: int):
     """The current scene of a running attempt, or the result and transcript of a finished one."""
@@ -122,7 +123,7 @@ def _action_from_form() -> tuple[int, Action] | str:
     return int(step), Action("choose", value)
 
 
-@bp.post("/attempts/<int:attempt_id>/act")
+@bp.post("/attempts/<id:attempt_id>/act")
 @login_required
 def act(attempt_id: int):
     """Record one choice, reply or answer; only what the stored version offers now is accepted."""
@@ -144,7 +145,7 @@ def act(attempt_id: int):
     return _render_state(state, oob=True)
 
 
-@bp.post("/attempts/<int:attempt_id>/restart")
+@bp.post("/attempts/<id:attempt_id>/restart")
 @login_required
 def restart(attempt_id: int):
     """Abandon this attempt if it is running and start the scenario again."""

@@ -25,17 +25,17 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/library"): SIGNED_IN,
     ("POST", "/library/<content_id>/start"): SIGNED_IN,
     ("GET", "/attempts"): SIGNED_IN,
-    ("GET", "/attempts/<int:attempt_id>"): ("trainee",),
-    ("POST", "/attempts/<int:attempt_id>/act"): ("trainee",),
-    ("POST", "/attempts/<int:attempt_id>/restart"): ("trainee",),
+    ("GET", "/attempts/<id:attempt_id>"): ("trainee",),
+    ("POST", "/attempts/<id:attempt_id>/act"): ("trainee",),
+    ("POST", "/attempts/<id:attempt_id>/restart"): ("trainee",),
     ("GET", "/library/problems"): STAFF,
     ("POST", "/library/sync"): STAFF,
     ("GET", "/admin/users"): ("admin",),
     ("POST", "/admin/users"): ("admin",),
-    ("POST", "/admin/users/<int:user_id>/deactivate"): ("admin",),
-    ("POST", "/admin/users/<int:user_id>/reactivate"): ("admin",),
-    ("POST", "/admin/users/<int:user_id>/password"): ("admin",),
-    ("POST", "/admin/users/<int:user_id>/role"): ("admin",),
+    ("POST", "/admin/users/<id:user_id>/deactivate"): ("admin",),
+    ("POST", "/admin/users/<id:user_id>/reactivate"): ("admin",),
+    ("POST", "/admin/users/<id:user_id>/password"): ("admin",),
+    ("POST", "/admin/users/<id:user_id>/role"): ("admin",),
     ("GET", "/admin/users/import"): ("admin",),
     ("POST", "/admin/users/import"): ("admin",),
 }
@@ -64,8 +64,8 @@ def world(app, make_user, login):
 
 
 def _url(rule: str, world: dict) -> str:
-    return (rule.replace("<int:attempt_id>", str(world["attempt_id"]))
-            .replace("<int:user_id>", str(world["ids"]["spare"]))
+    return (rule.replace("<id:attempt_id>", str(world["attempt_id"]))
+            .replace("<id:user_id>", str(world["ids"]["spare"]))
             .replace("<content_id>", "late-delivery")
             .replace("<path:filename>", "app.css"))
 

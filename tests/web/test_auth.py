@@ -718,3 +718,17 @@ def test_pages_render_in_every_configured_language(app: Flask, client: FlaskClie
     make_user("ayse")
     for language in app.config["LANGUAGES"]:
         assert client.get("/login", headers={"Accept-Language": language}).status_code == 200
+
+
+def test_a_lock_in_force_outlives_the_failure_window(client: FlaskClient, clock: Clock,
+                                                     make_user: Callable[..., int]) -> None:
+    # Failures spread so the lock starts near the end of the counting window: the window running out
+    # must not lift the lock early.
+    make_user("ayse")
+    for delay in (0, 1, 1, 1, 296):
+        clock.advance(delay)
+        post_login(client, "ayse", WRONG)
+    clock.advance(2)  # the window that began at the first failure is over; the lock is 2 s old
+    assert post_login(client, "ayse", PASSWORD).status_code == 429
+    clock.advance(299)
+    assert post_login(client, "ayse", PASSWORD).status_code == 303

@@ -358,3 +358,30 @@ def test_a_write_waits_for_a_busy_sqlite_database_instead_of_failing(app, traine
     thread.join(timeout=10)
     assert statuses == [303]
     assert step_count(app, attempt_id) == 1
+
+
+def test_a_file_that_breaks_keeps_its_last_good_version_in_the_catalogue(app, trainee, tmp_path):
+    changed = tmp_path / "library"
+    shutil.copytree(LIBRARY, changed)
+    path = changed / "scenarios" / "late-delivery.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "typo_key: 1\n", encoding="utf-8")
+    (changed / "courses" / "skills.yaml").write_text("skills: [oops\n", encoding="utf-8")
+    with app.app_context():
+        result = sync_library(changed, None)
+    assert "scenarios/late-delivery.yaml" in result.skipped and "courses/skills.yaml" in result.skipped
+    page = trainee.get("/library").get_data(as_text=True)
+    assert "A third late delivery" in page and "Empathy" in page
+    attempt_id = start(trainee)
+    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 303
+    assert "Empathy +2" in trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+
+
+def test_an_attempt_stops_growing_at_its_step_limit(app, trainee, monkeypatch):
+    import app.attempts as attempts_module
+
+    monkeypatch.setattr(attempts_module, "MAX_STEPS", 1)
+    attempt_id = start(trainee)
+    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 303
+    response = act(trainee, attempt_id, 2, reply=GOOD_REPLY)
+    assert response.status_code == 422
+    assert "reached 1 steps" in response.get_data(as_text=True)

@@ -103,3 +103,33 @@ def test_cached_totals_equal_the_ledger_after_play(app, trainee):
         user = db.session.scalar(select(User).where(User.username == "ayse"))
         assert user.points_total == ledger_total(user.id) == 20
     assert "20 points" in trainee.get("/library").get_data(as_text=True)
+
+
+def test_nul_characters_are_a_400_not_a_database_error(client, trainee):
+    anonymous = client.application.test_client()
+    assert anonymous.post("/login", data={"username": "a\x00b", "password": "x"}).status_code == 400
+    assert trainee.post("/library/a%00b/start").status_code in (400, 404)
+    started = trainee.post("/library/late-delivery/start")
+    attempt_id = started.headers["Location"].rsplit("/", 1)[1]
+    trainee.post(f"/attempts/{attempt_id}/act", data={"step": "1", "choice": "acknowledge"})
+    response = trainee.post(f"/attempts/{attempt_id}/act", data={"step": "2", "reply": "I will fix\x00 it today now"})
+    assert response.status_code == 400
+
+
+def test_ids_beyond_the_database_range_are_404(trainee):
+    huge = "9" * 25
+    assert trainee.get(f"/attempts/{huge}").status_code == 404
+    assert trainee.post(f"/attempts/{huge}/act", data={"step": "1", "choice": "x"}).status_code == 404
+    assert trainee.post(f"/attempts/{2**31}/restart").status_code == 404
+
+
+def test_a_form_sent_after_the_session_ended_signs_in_to_the_library(client):
+    response = client.post("/attempts/1/act", data={"step": "1", "choice": "x"})
+    assert response.status_code in (302, 303)
+    assert response.headers["Location"].endswith("/login")
+
+
+def test_a_new_sqlite_database_file_is_owner_only(app_config, tmp_path: Path):
+    path = tmp_path / "private.sqlite3"
+    create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -24,7 +24,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Never `playwright install`: it downloads, which CI cannot do. Debian's build, no network chatter.
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", "/tmp/crm-dojo-browser"))
 TIMEOUT_MS = 10_000
 
 
@@ -155,7 +154,9 @@ def open_tab(browser: Any, base_url: str) -> Iterator[Callable[..., Tab]]:
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir() -> Path:
-    """Where screenshots go: outside the repository."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: $BROWSER_SCREENSHOTS when set (to look at them), else a temporary folder."""
+    chosen = os.environ.get("BROWSER_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -77,8 +77,25 @@ def sync_command() -> None:
     click.echo(f"{result.files} files, {result.new_versions} new versions, {len(result.skipped)} skipped")
 
 
+points_cli = AppGroup("points", help="Check the points totals against the append-only ledger.")
+
+
+@points_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Recompute every user's total from the ledger and list the totals that were wrong."""
+    from .database import prepare_for_command
+    from .points import rebuild_totals
+
+    prepare_for_command()
+    changed = rebuild_totals()
+    for user_id, (was, now) in sorted(changed.items()):
+        click.echo(f"user {user_id}: total was {was}, ledger says {now}; fixed")
+    click.echo(f"{len(changed)} totals corrected")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups on the app."""
     app.cli.add_command(scenarios_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(points_cli)
     app.cli.add_command(users_cli)

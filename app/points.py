@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .database import write
 from .extensions import db
 from .models import BestResult, PointsEntry, User
 from .models.users import utcnow
@@ -76,3 +77,18 @@ def record_result(user_id: int, content_id: str, attempt_id: int, points: int, o
                   content_id=content_id, attempt_id=attempt_id)
         return max(0, improvement)
     raise RuntimeError("best result kept changing; giving up")
+
+
+def rebuild_totals() -> dict[int, tuple[int, int]]:
+    """Set every user's cached total to their ledger sum; return {user id: (was, now)} for those that differed."""
+    def run() -> dict[int, tuple[int, int]]:
+        sums = dict(db.session.execute(select(PointsEntry.user_id, func.sum(PointsEntry.amount))
+                                       .group_by(PointsEntry.user_id)).all())
+        changed = {}
+        for user_id, cached in db.session.execute(select(User.id, User.points_total)).all():
+            actual = int(sums.get(user_id) or 0)
+            if cached != actual:
+                changed[user_id] = (cached, actual)
+                db.session.execute(update(User).where(User.id == user_id).values(points_total=actual))
+        return changed
+    return write(run)

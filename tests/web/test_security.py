@@ -133,3 +133,23 @@ def test_a_new_sqlite_database_file_is_owner_only(app_config, tmp_path: Path):
     path = tmp_path / "private.sqlite3"
     create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_points_rebuild_restores_totals_from_the_ledger(app, trainee):
+    from sqlalchemy import update
+
+    started = trainee.post("/library/late-delivery/start")
+    attempt_id = started.headers["Location"].rsplit("/", 1)[1]
+    trainee.post(f"/attempts/{attempt_id}/act", data={"step": "1", "choice": "acknowledge"})
+    trainee.post(f"/attempts/{attempt_id}/act", data={"step": "2", "reply": "I will send it today, I promise you."})
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "ayse"))
+        db.session.execute(update(User).where(User.id == user_id).values(points_total=999))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["points", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert f"user {user_id}: total was 999, ledger says 20; fixed" in result.output
+    assert "1 totals corrected" in result.output
+    with app.app_context():
+        assert db.session.get(User, user_id).points_total == ledger_total(user_id) == 20
+    assert "0 totals corrected" in app.test_cli_runner().invoke(args=["points", "rebuild"]).output

@@ -332,6 +332,8 @@ def claim_setup(token: str, username: str, display_name: str | None, password: s
         if not setup_needed():
             raise SetupClosed()
         stored = _setup_token()
+        if stored is None and not setup_needed():
+            raise SetupClosed()  # another request spent the token and created the admin just now
         if not offered or stored is None or not hmac.compare_digest(offered, stored.encode("utf-8")):
             raise WrongSetupToken(_("The setup token is wrong. Copy it from the server log."))
         spent = db.session.execute(delete(AppSetting).where(AppSetting.key == SETUP_TOKEN,

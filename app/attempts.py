@@ -194,16 +194,10 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
         state = write(run)
     except IntegrityError:
         # Two requests raced for the same step number; the database let exactly one record it.
-        if not _same_step_recorded(attempt_id, step_number, action):
+        if not _same_step(_owned(user_id, attempt_id), step_number, action):
             raise Conflict(ANSWERED_ELSEWHERE) from None
         state = None
     return state if state is not None else load_attempt(user_id, attempt_id)
-
-
-def _same_step_recorded(attempt_id: int, step_number: int, action: Action) -> bool:
-    recorded = db.session.scalar(select(AttemptStep.action).where(
-        AttemptStep.attempt_id == attempt_id, AttemptStep.number == step_number))
-    return recorded == str(action)
 
 
 def _same_step(attempt: Attempt, step_number: int, action: Action) -> bool:

@@ -20,6 +20,11 @@ class ActionRefused(ValueError):
         self.offered = offered
 
 
+def is_plain_number(text: str) -> bool:
+    """ASCII digits only, at most nine: `²` or `١` pass str.isdigit but not int(), and huge numbers mean nothing."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 @dataclass(frozen=True)
 class Action:
     """A trainee's action: choose a choice id, write a reply, or answer an option by its 1-based number."""
@@ -32,7 +37,7 @@ class Action:
         """Read an action as the play command writes it: `id`, `reply:TEXT` or an option number."""
         if text.startswith("reply:"):
             return cls("reply", text[len("reply:"):])
-        if text.isascii() and text.isdigit():
+        if is_plain_number(text):
             return cls("answer", text)
         return cls("choose", text)
 
@@ -234,9 +239,7 @@ class Playthrough:
     def _answer(self, action: Action) -> Step:
         question = self.question
         assert question is not None
-        value = action.value
-        number = int(value) if action.kind == "answer" and value.isascii() and value.isdigit() and len(value) < 10 \
-            else 0
+        number = int(action.value) if action.kind == "answer" and is_plain_number(action.value) else 0
         if not 1 <= number <= len(question.options):
             self._refuse(action, f"answer with an option number from 1 to {len(question.options)}")
         option = question.options[number - 1]

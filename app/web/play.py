@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from .. import attempts
 from .. import catalogue as library
-from ..engine.play import Action
+from ..engine.play import Action, is_plain_number
 from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
 from .htmx import is_partial, redirect_to, render
@@ -35,16 +35,11 @@ def index():
     return redirect(url_for("play.catalogue"))
 
 
-def _is_number(text: str) -> bool:
-    """Plain ASCII digits only: `²` or `١` would pass str.isdigit but not int()."""
-    return text.isascii() and text.isdigit() and len(text) <= 9
-
-
 def _int_arg(name: str, low: int, high: int) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not _is_number(raw) or not low <= int(raw) <= high:
+    if not is_plain_number(raw) or not low <= int(raw) <= high:
         abort(400, description=f"'{name}' must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -106,7 +101,7 @@ def _action_from_form() -> tuple[int, Action] | str:
     """The step number and action a form sends, or what is wrong with it."""
     form = request.form
     step = form.get("step", "")
-    if not _is_number(step) or int(step) < 1:
+    if not is_plain_number(step) or int(step) < 1:
         return "The form is missing its step number; reload the page and try again."
     given = [key for key in ("choice", "reply", "option") if key in form]
     if len(given) != 1:
@@ -117,7 +112,7 @@ def _action_from_form() -> tuple[int, Action] | str:
             return "That reply is far too long."
         return int(step), Action("reply", value)
     if given[0] == "option":
-        if not _is_number(value):
+        if not is_plain_number(value):
             return "Choose one of the options."
         return int(step), Action("answer", value)
     return int(step), Action("choose", value)

@@ -20,18 +20,25 @@ GOOD_REPLY = "I will send a replacement today and I can refund the shipping."
 ATTEMPT_URL = re.compile(r"/attempts/\d+$")
 
 
+def settled(page: Page) -> None:
+    """Wait until the page just navigated to has run its deferred scripts (htmx), which DOMContentLoaded follows."""
+    page.wait_for_load_state("domcontentloaded")
+
+
 def sign_in(page: Page, account) -> None:
     page.goto("/login")
     page.get_by_label("Username").fill(account.username)
     page.get_by_label("Password").fill(account.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/library$"))
+    settled(page)
 
 
 def start(page: Page, content_id: str) -> None:
     """Start a scenario from its card in the library."""
     page.get_by_test_id(f"card-{content_id}").get_by_role("button", name="Start").click()
     expect(page).to_have_url(ATTEMPT_URL)
+    settled(page)
 
 
 def act(page: Page, click: Callable[[], None]) -> Response:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .. import clock
 from ..extensions import db
 
 ROLES = ("trainee", "mentor", "trainer", "admin")
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
+    """The current time, timezone-aware in UTC, read through the clock seam so tests can move it."""
+    return clock.now()
 
 
 def new_token() -> str:

@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.from_environment())
     if config:
         app.config.update(config)
+    settings.check_gamification(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.instance_secret_key(Path(app.instance_path))
     if app.config["TRUSTED_PROXIES"]:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .content_sync import CATALOGUE_IDS, stored_content, stored_scenario
+from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_content, stored_scenario
 from .database import write
 from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
+from .engine.stats import scenario_stats
 from .extensions import db
 from .models import Attempt, AttemptStep, LibraryEntry
 from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
-from .points import record_result
+from .points import Finish, record_result
+from .rewards import EarnedBadge, after_finish, courses_holding
 
 # Each action replays the ones before it, so an endless loop must end somewhere.
 MAX_STEPS = 300
@@ -58,6 +61,15 @@ class AttemptView:
 
 
 @dataclass(frozen=True)
+class Rewards:
+    """What one action earned, for the toasts that announce it."""
+
+    step_points: int = 0
+    added_to_total: int = 0
+    badges: tuple[EarnedBadge, ...] = ()
+
+
+@dataclass(frozen=True)
 class AttemptState:
     """An attempt with its stored scenario version and its replayed playthrough."""
 
@@ -65,6 +77,7 @@ class AttemptState:
     scenario: Scenario
     playthrough: Playthrough
     skill_names: Mapping[str, str]
+    rewards: Rewards = field(default_factory=lambda: Rewards())
 
     @property
     def last_step(self) -> Step | None:
@@ -183,12 +196,14 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
         if moved.rowcount != 1:
             raise Conflict("This attempt was changed at the same moment elsewhere; nothing was recorded.")
         status = ACTIVE
+        rewards = Rewards(step.points)
         if playthrough.finished:
-            _close(attempt, scenario, playthrough)
+            added, badges = _close(attempt, scenario, playthrough)
+            rewards = Rewards(step.points, added, badges)
             status = FINISHED
         view = AttemptView(attempt.id, attempt.content_id, status, playthrough.outcome, playthrough.points,
                            step_number)
-        return AttemptState(view, scenario, playthrough, _skill_names(attempt))
+        return AttemptState(view, scenario, playthrough, _skill_names(attempt), rewards)
 
     try:
         state = write(run)
@@ -206,11 +221,25 @@ def _same_step(attempt: Attempt, step_number: int, action: Action) -> bool:
     return step_number <= len(actions) and actions[step_number - 1] == str(action)
 
 
-def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough) -> None:
-    """Mark an attempt finished and let its points count toward the trainee's best for this scenario."""
+@lru_cache(maxsize=512)
+def _max_points(kind: str, digest: str) -> int | None:
+    """The highest total a stored version allows (None when too branchy to compute); versions never change."""
+    content = stored_by_hash(kind, digest)
+    return scenario_stats(content).max_points if isinstance(content, Scenario) else None
+
+
+def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough) -> tuple[int, tuple[EarnedBadge, ...]]:
+    """Mark an attempt finished, let its points count toward the trainee's best, and award what is due."""
+    moment = utcnow()
     closed = db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE).values(
         status=FINISHED, outcome=playthrough.outcome, ending=playthrough.ending, points=playthrough.points,
-        finished_at=utcnow()))
-    if closed.rowcount == 1:
-        record_result(attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome,
-                      scenario.title)
+        finished_at=moment))
+    if closed.rowcount != 1:
+        return 0, ()
+    best_possible = _max_points(attempt.version.kind, attempt.version.content_hash)
+    improvement = record_result(Finish(
+        attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome, scenario.title,
+        dict(playthrough.skills), best_possible is not None and playthrough.points >= best_possible,
+        courses_holding(attempt.content_id)))
+    badges = tuple(after_finish(attempt.user_id, moment))
+    return improvement + sum(badge.points for badge in badges), badges

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from flask import Flask
 
 from .database import database_url
+from .engine.calendar import WEEKDAYS
+from .engine.levels import parse_ladder
 
 SECRET_FILE = "secret_key"
+
+DEFAULT_LEVELS = [
+    {"name": "Newcomer", "points": 0},
+    {"name": "Listener", "points": 50},
+    {"name": "Problem solver", "points": 150},
+    {"name": "Trusted advisor", "points": 300},
+    {"name": "Customer champion", "points": 600},
+    {"name": "Relationship master", "points": 1000},
+]
 
 
 def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
@@ -33,13 +47,25 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
         "LOGIN_FAILURES_PER_CLIENT": 20,
         "LOGIN_LOCK_SECONDS": 300,
         "BABEL_DEFAULT_LOCALE": "en",
+        # Gamification: the level ladder, the calendar that streaks and weekly/monthly boards follow.
+        "LEVELS": DEFAULT_LEVELS,
+        "TIME_ZONE": "UTC",
+        "WEEK_START": "monday",
+        "LEADERBOARD_SIZE": 20,
+        "LEADERBOARD_NEIGHBOURS": 3,
         "LANGUAGES": ["en", "tr", "fa"],
     }
 
 
 def from_environment() -> dict[str, Any]:
-    """Settings from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SYNC_ON_START, SECURE_COOKIES."""
+    """Settings from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SYNC_ON_START, SECURE_COOKIES,
+    TIME_ZONE, WEEK_START and LEVELS (JSON)."""
     found: dict[str, Any] = {}
+    for name in ("TIME_ZONE", "WEEK_START"):
+        if os.environ.get(name):
+            found[name] = os.environ[name].strip()
+    if os.environ.get("LEVELS"):
+        found["LEVELS"] = json.loads(os.environ["LEVELS"])
     if os.environ.get("DATABASE_URL"):
         found["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ["DATABASE_URL"])
     if os.environ.get("SECRET_KEY"):
@@ -70,3 +96,17 @@ def instance_secret_key(instance_path: Path) -> str:
         finally:
             draft.unlink()
     return path.read_text(encoding="ascii").strip()
+
+
+def check_gamification(config: dict[str, Any]) -> None:
+    """Refuse to start with a time zone, week start or level ladder that cannot work, naming the setting."""
+    try:
+        ZoneInfo(str(config["TIME_ZONE"]))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"TIME_ZONE {config['TIME_ZONE']!r} is not a known time zone (e.g. Europe/Istanbul)") from exc
+    if str(config["WEEK_START"]).lower() not in WEEKDAYS:
+        raise ValueError(f"WEEK_START must be a weekday name such as monday or saturday, not {config['WEEK_START']!r}")
+    try:
+        parse_ladder(config["LEVELS"])
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"LEVELS is not a usable level ladder: {exc}") from exc

@@ -139,7 +139,7 @@ def read_badges(r: Reader, index: LibraryIndex) -> list[Badge]:
         entry = r.mapping(raw, path, "a badge")
         if entry is None:
             continue
-        r.keys(entry, path, ("id", "name", "description", "icon", "criteria"), ("id", "name", "criteria"),
+        r.keys(entry, path, ("id", "name", "description", "icon", "criteria", "points"), ("id", "name", "criteria"),
                "in a badge")
         badge_id = r.identifier(entry, path, "id")
         name = r.text(entry, path, "name")
@@ -149,7 +149,8 @@ def read_badges(r: Reader, index: LibraryIndex) -> list[Badge]:
             r.report(path + ("id",), f"badge id {badge_id!r} is listed twice")
         elif badge_id and name and criteria is not None:
             seen.add(badge_id)
-            badges.append(Badge(badge_id, name, r.text(entry, path, "description"), icon, criteria))
+            bonus = r.integer(entry, path, "points", 0, 0, 1000) or 0
+            badges.append(Badge(badge_id, name, r.text(entry, path, "description"), icon, criteria, bonus))
     return badges
 
 

@@ -207,6 +207,8 @@ class Badge:
     description: str | None = None
     icon: str | None = None
     criteria: Criteria = Criteria()
+    # Optional bonus points paid into the ledger when the badge is awarded (an extension of the format).
+    points: int = 0
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 from .content import ContentVersion, LibraryEntry, LibraryProblem
 from .play import Attempt, AttemptStep, BestResult
 from .points import PointsEntry
+from .rewards import ActivityDay, BadgeAward, CourseScore, KudosEvent, PeriodScore, SkillScore, Team, TeamMember
 from .users import AppSetting, LoginThrottle, User
 
-__all__ = ["AppSetting", "Attempt", "AttemptStep", "BestResult", "ContentVersion", "LibraryEntry",
-           "LibraryProblem", "LoginThrottle", "PointsEntry", "User"]
+__all__ = ["ActivityDay", "AppSetting", "Attempt", "AttemptStep", "BadgeAward", "BestResult", "ContentVersion",
+           "CourseScore", "KudosEvent", "LibraryEntry", "LibraryProblem", "LoginThrottle", "PeriodScore",
+           "PointsEntry", "SkillScore", "Team", "TeamMember", "User"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -76,3 +76,7 @@ class BestResult(db.Model):
     points: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(16), default="completed")
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"))
+    # Whether any attempt reached the highest points its own version allows.
+    perfect: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The skill totals of the best attempt, so the skills board can move by the difference when it improves.
+    skills: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
@@ -29,6 +29,7 @@ class User(UserMixin, db.Model):
     """A person who signs in: trainee, mentor, trainer or admin."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("points_board", "role", "points_total", "points_reached_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -39,6 +40,10 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_token)
     # The sum of this user's ledger rows, kept in step with every award; rebuildable from the ledger.
     points_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the total last changed: boards rank equal totals by who reached them first.
+    points_reached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Trainees may keep their name off public boards and the kudos feed; they still see their own rank.
+    leaderboard_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     def get_id(self) -> str:

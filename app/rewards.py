@@ -1,0 +1,171 @@
+"""What follows an event: the active day, badges awarded once when their criteria first hold, the kudos feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from .content_sync import CATALOGUE_IDS, stored_by_hash
+from .database import upsert_insert
+from .engine.badges import Facts, Requirement, ScenarioRecord, holds, requirements
+from .engine.calendar import streak
+from .engine.model import Badge, Course, Scenario
+from .extensions import db
+from .game_rules import day_of, today
+from .models import (ActivityDay, BadgeAward, BestResult, ContentVersion, KudosEvent, LibraryEntry, SkillScore,
+                     User)
+from .models.content import SCENARIO_KINDS
+from .models.users import utcnow
+from .points import award
+
+STREAK_LOOKBACK_DAYS = 400
+
+
+@dataclass(frozen=True)
+class LibraryFacts:
+    """What badges need from the library as it stands: scenario skills, course modules, the badge catalogue."""
+
+    scenario_skills: dict[str, frozenset[str]]
+    course_scenarios: dict[str, tuple[str, ...]]
+    badges: tuple[Badge, ...]
+
+
+@dataclass(frozen=True)
+class EarnedBadge:
+    """A badge just awarded, for the toast that announces it."""
+
+    id: str
+    name: str
+    points: int
+
+
+def library_facts() -> LibraryFacts:
+    """The active library's facts, rebuilt only when some active version changes."""
+    rows = db.session.execute(
+        select(LibraryEntry.content_id, LibraryEntry.kind, ContentVersion.content_hash)
+        .join(ContentVersion, ContentVersion.id == LibraryEntry.version_id)
+        .where(LibraryEntry.active.is_(True)).order_by(LibraryEntry.content_id)).all()
+    return _library_facts(tuple((row.content_id, row.kind, row.content_hash) for row in rows))
+
+
+@lru_cache(maxsize=16)
+def _library_facts(entries: tuple[tuple[str, str, str], ...]) -> LibraryFacts:
+    scenario_skills: dict[str, frozenset[str]] = {}
+    course_scenarios: dict[str, tuple[str, ...]] = {}
+    badges: tuple[Badge, ...] = ()
+    for content_id, kind, digest in entries:
+        content = stored_by_hash(kind, digest)
+        if kind in SCENARIO_KINDS and isinstance(content, Scenario):
+            scenario_skills[content_id] = frozenset(content.skills)
+        elif isinstance(content, Course):
+            course_scenarios[content_id] = tuple(module.ref for module in content.modules if module.kind != "lesson")
+        elif content_id == CATALOGUE_IDS["badges"] and isinstance(content, list):
+            badges = tuple(item for item in content if isinstance(item, Badge))
+    return LibraryFacts(scenario_skills, course_scenarios, badges)
+
+
+def courses_holding(content_id: str) -> tuple[str, ...]:
+    """Ids of the active courses that include this scenario or case study."""
+    return tuple(course_id for course_id, refs in library_facts().course_scenarios.items() if content_id in refs)
+
+
+def streak_days(user_id: int) -> int:
+    """Days in a row, up to today, with a finished attempt (yesterday keeps a streak alive until today ends)."""
+    days = db.session.scalars(select(ActivityDay.day).where(ActivityDay.user_id == user_id)
+                              .order_by(ActivityDay.day.desc()).limit(STREAK_LOOKBACK_DAYS)).all()
+    return streak(days, today())
+
+
+def completed_courses(user_id: int) -> frozenset[str]:
+    """Courses the trainee has completed (every module passed; a lesson counts once opened)."""
+    return frozenset()
+
+
+def well_reviewed(user_id: int) -> int:
+    """Attempts a mentor graded at 80% or more of the rubric's maximum."""
+    return 0
+
+
+def facts_for(user_id: int, library: LibraryFacts) -> Facts:
+    """Everything badge criteria ask about a trainee, in a handful of queries."""
+    records = tuple(
+        ScenarioRecord(row.content_id, row.outcome == "passed", bool(row.perfect),
+                       library.scenario_skills.get(row.content_id, frozenset()))
+        for row in db.session.execute(select(BestResult.content_id, BestResult.outcome, BestResult.perfect)
+                                      .where(BestResult.user_id == user_id)))
+    skill_totals = dict(db.session.execute(select(SkillScore.skill_id, SkillScore.points)
+                                           .where(SkillScore.user_id == user_id)).all())
+    points = db.session.scalar(select(User.points_total).where(User.id == user_id)) or 0
+    return Facts(records, points, skill_totals, completed_courses(user_id), streak_days(user_id),
+                 well_reviewed(user_id))
+
+
+def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int | None = None) -> bool:
+    """Add one event to the kudos feed unless it is already there; must run inside a write transaction."""
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(KudosEvent).values(user_id=user_id, kind=kind, ref=ref, text=text[:500],
+                                                         actor_id=actor_id, created_at=utcnow()))
+    except IntegrityError:
+        return False
+    return True
+
+
+def award_due_badges(user_id: int) -> list[EarnedBadge]:
+    """Award every badge whose criteria now hold and that the trainee lacks; each is held at most once."""
+    library = library_facts()
+    held = set(db.session.scalars(select(BadgeAward.badge_id).where(BadgeAward.user_id == user_id)))
+    due = [badge for badge in library.badges if badge.id not in held]
+    if not due:
+        return []
+    earned: list[EarnedBadge] = []
+    for _ in range(3):
+        facts = facts_for(user_id, library)
+        newly = [badge for badge in due if holds(badge.criteria, facts)]
+        if not newly:
+            break
+        for badge in newly:
+            if _hold(user_id, badge):
+                earned.append(EarnedBadge(badge.id, badge.name, badge.points))
+        # A badge's bonus points may bring a points badge within reach in the same event.
+        due = [badge for badge in due if badge not in newly]
+    return earned
+
+
+def _hold(user_id: int, badge: Badge) -> bool:
+    """Record one badge for the trainee; the primary key keeps a concurrent second award out."""
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(BadgeAward).values(
+                user_id=user_id, badge_id=badge.id, name=badge.name, description=badge.description or "",
+                icon=badge.icon, awarded_at=utcnow()))
+    except IntegrityError:
+        return False
+    if badge.points:
+        award(user_id, f"badge:{user_id}:{badge.id}", badge.points, f"Badge bonus: {badge.name}")
+    post_kudos(user_id, "badge", badge.id, badge.name)
+    return True
+
+
+def record_active_day(user_id: int, moment: datetime) -> None:
+    """Mark the local day of a finished attempt for the trainee's streak."""
+    statement = upsert_insert(ActivityDay).values(user_id=user_id, day=day_of(moment))
+    db.session.execute(statement.on_conflict_do_nothing())
+
+
+def after_finish(user_id: int, moment: datetime) -> list[EarnedBadge]:
+    """Everything a finished attempt sets off, inside its write transaction."""
+    record_active_day(user_id, moment)
+    return award_due_badges(user_id)
+
+
+def badge_progress(user_id: int) -> list[tuple[Badge, list[Requirement]]]:
+    """Each badge the trainee has not earned yet, with how far along each of its requirements is."""
+    library = library_facts()
+    held = set(db.session.scalars(select(BadgeAward.badge_id).where(BadgeAward.user_id == user_id)))
+    facts = facts_for(user_id, library)
+    return [(badge, requirements(badge.criteria, facts)) for badge in library.badges if badge.id not in held]

@@ -1,0 +1,82 @@
+"""Running scores behind the boards, moved by each award so no board ever sums the whole ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping
+
+from sqlalchemy import delete, select
+
+from . import clock
+from .database import upsert_insert
+from .extensions import db
+from .game_rules import PERIODS, period_of
+from .models import BestResult, CourseScore, PeriodScore, PointsEntry, SkillScore
+
+
+def _bump(model: type, keys: dict[str, object], amount: int, moment: datetime) -> None:
+    """Add `amount` to one running score row, creating it at `amount`; concurrent bumps add up."""
+    statement = upsert_insert(model).values(**keys, points=amount, reached_at=moment)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={"points": model.points + statement.excluded.points, "reached_at": statement.excluded.reached_at}))
+
+
+def add_to_periods(user_id: int, amount: int, moment: datetime) -> None:
+    """Count a ledger award toward its week's and month's boards."""
+    for period in PERIODS:
+        _bump(PeriodScore, {"user_id": user_id, "period": period, "starts": period_of(period, moment)},
+              amount, moment)
+
+
+def add_to_skills(user_id: int, before: Mapping[str, int], after: Mapping[str, int], moment: datetime) -> None:
+    """Move the skills board by the change between the old and the new best attempt's skills."""
+    for skill in sorted(set(before) | set(after)):
+        change = after.get(skill, 0) - before.get(skill, 0)
+        if change:
+            _bump(SkillScore, {"user_id": user_id, "skill_id": skill}, change, moment)
+
+
+def add_to_courses(user_id: int, course_ids: list[str], improvement: int, moment: datetime) -> None:
+    """Raise the course boards of every course holding the scenario by its improvement."""
+    for course_id in sorted(course_ids):
+        _bump(CourseScore, {"user_id": user_id, "course_id": course_id}, improvement, moment)
+
+
+def rebuild_periods() -> None:
+    """Recompute the weekly and monthly scores from the ledger (after changing the time zone or week start)."""
+    db.session.execute(delete(PeriodScore))
+    sums: dict[tuple[int, str, object], list] = {}
+    rows = db.session.execute(select(PointsEntry.user_id, PointsEntry.amount, PointsEntry.created_at)
+                              .order_by(PointsEntry.id)).yield_per(5000)
+    for user_id, amount, created_at in rows:
+        for period in PERIODS:
+            entry = sums.setdefault((user_id, period, period_of(period, created_at)), [0, created_at])
+            entry[0] += amount
+            entry[1] = max(entry[1], created_at)
+    for (user_id, period, starts), (points, reached_at) in sums.items():
+        db.session.add(PeriodScore(user_id=user_id, period=period, starts=starts, points=points,
+                                   reached_at=reached_at))
+
+
+def rebuild_skills_and_courses(course_modules: Mapping[str, list[str]]) -> None:
+    """Recompute the skills and course boards from every trainee's best results."""
+    db.session.execute(delete(SkillScore))
+    db.session.execute(delete(CourseScore))
+    skills: dict[tuple[int, str], int] = {}
+    courses: dict[tuple[int, str], int] = {}
+    holders: dict[str, list[str]] = {}
+    for course_id, content_ids in course_modules.items():
+        for content_id in content_ids:
+            holders.setdefault(content_id, []).append(course_id)
+    for user_id, content_id, points, best_skills in db.session.execute(
+            select(BestResult.user_id, BestResult.content_id, BestResult.points, BestResult.skills)).yield_per(5000):
+        for skill, value in (best_skills or {}).items():
+            skills[(user_id, skill)] = skills.get((user_id, skill), 0) + value
+        for course_id in holders.get(content_id, []):
+            courses[(user_id, course_id)] = courses.get((user_id, course_id), 0) + points
+    moment = clock.now()
+    for (user_id, skill), points in skills.items():
+        db.session.add(SkillScore(user_id=user_id, skill_id=skill, points=points, reached_at=moment))
+    for (user_id, course_id), points in courses.items():
+        db.session.add(CourseScore(user_id=user_id, course_id=course_id, points=points, reached_at=moment))

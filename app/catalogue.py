@@ -91,10 +91,10 @@ class AttemptSummary:
     started_at: object
 
 
-def my_attempts(user_id: int) -> list[AttemptSummary]:
+def my_attempts(user_id: int, limit: int = 200) -> list[AttemptSummary]:
     """The trainee's attempts, newest first."""
     attempts = db.session.scalars(select(Attempt).where(Attempt.user_id == user_id)
-                                  .order_by(Attempt.started_at.desc(), Attempt.id.desc()).limit(200)).all()
+                                  .order_by(Attempt.started_at.desc(), Attempt.id.desc()).limit(limit)).all()
     return [AttemptSummary(a.id, a.content_id, a.version.title, a.status, a.outcome, a.points, a.step_count,
                            a.started_at) for a in attempts]
 

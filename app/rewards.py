@@ -27,11 +27,21 @@ STREAK_LOOKBACK_DAYS = 400
 
 @dataclass(frozen=True)
 class LibraryFacts:
-    """What badges need from the library as it stands: scenario skills, course modules, the badge catalogue."""
+    """What rewards need from the library as it stands: its scenarios, courses and badge catalogue."""
 
-    scenario_skills: dict[str, frozenset[str]]
-    course_scenarios: dict[str, tuple[str, ...]]
+    scenarios: dict[str, Scenario]
+    courses: dict[str, Course]
     badges: tuple[Badge, ...]
+
+    def scenario_skills(self, content_id: str) -> frozenset[str]:
+        """The skills a scenario trains (none for one no longer in the library)."""
+        scenario = self.scenarios.get(content_id)
+        return frozenset(scenario.skills) if scenario is not None else frozenset()
+
+    def course_scenarios(self, course_id: str) -> tuple[str, ...]:
+        """The scenario and case study ids a course holds, in order."""
+        course = self.courses.get(course_id)
+        return () if course is None else tuple(module.ref for module in course.modules if module.kind != "lesson")
 
 
 @dataclass(frozen=True)
@@ -54,23 +64,24 @@ def library_facts() -> LibraryFacts:
 
 @lru_cache(maxsize=16)
 def _library_facts(entries: tuple[tuple[str, str, str], ...]) -> LibraryFacts:
-    scenario_skills: dict[str, frozenset[str]] = {}
-    course_scenarios: dict[str, tuple[str, ...]] = {}
+    scenarios: dict[str, Scenario] = {}
+    courses: dict[str, Course] = {}
     badges: tuple[Badge, ...] = ()
     for content_id, kind, digest in entries:
         content = stored_by_hash(kind, digest)
         if kind in SCENARIO_KINDS and isinstance(content, Scenario):
-            scenario_skills[content_id] = frozenset(content.skills)
+            scenarios[content_id] = content
         elif isinstance(content, Course):
-            course_scenarios[content_id] = tuple(module.ref for module in content.modules if module.kind != "lesson")
+            courses[content_id] = content
         elif content_id == CATALOGUE_IDS["badges"] and isinstance(content, list):
             badges = tuple(item for item in content if isinstance(item, Badge))
-    return LibraryFacts(scenario_skills, course_scenarios, badges)
+    return LibraryFacts(scenarios, courses, badges)
 
 
 def courses_holding(content_id: str) -> tuple[str, ...]:
     """Ids of the active courses that include this scenario or case study."""
-    return tuple(course_id for course_id, refs in library_facts().course_scenarios.items() if content_id in refs)
+    library = library_facts()
+    return tuple(course_id for course_id in library.courses if content_id in library.course_scenarios(course_id))
 
 
 def streak_days(user_id: int) -> int:
@@ -94,7 +105,7 @@ def facts_for(user_id: int, library: LibraryFacts) -> Facts:
     """Everything badge criteria ask about a trainee, in a handful of queries."""
     records = tuple(
         ScenarioRecord(row.content_id, row.outcome == "passed", bool(row.perfect),
-                       library.scenario_skills.get(row.content_id, frozenset()))
+                       library.scenario_skills(row.content_id))
         for row in db.session.execute(select(BestResult.content_id, BestResult.outcome, BestResult.perfect)
                                       .where(BestResult.user_id == user_id)))
     skill_totals = dict(db.session.execute(select(SkillScore.skill_id, SkillScore.points)

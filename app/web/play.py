@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import attempts
 from .. import catalogue as library
 from ..engine.play import Action, is_plain_number
+from ..game_rules import level_for
 from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
 from .htmx import is_partial, redirect_to, render
@@ -135,9 +137,25 @@ def act(attempt_id: int):
         return _render_state(_state_or_404(attempt_id), 422, error=str(exc))
     except attempts.Conflict as exc:
         return _render_state(_state_or_404(attempt_id), 409, error=str(exc))
+    _announce(state.rewards)
     if not is_partial():
         return redirect_to(url_for("play.attempt", attempt_id=attempt_id))
     return _render_state(state, oob=True)
+
+
+def _announce(rewards: attempts.Rewards) -> None:
+    """Queue toasts for what an action earned; htmx shows them at once, a plain form on the next page."""
+    if rewards.step_points > 0:
+        flash(_("+%(points)d points", points=rewards.step_points), "toast")
+    if rewards.added_to_total > 0:
+        flash(_("Your total rose by %(points)d points.", points=rewards.added_to_total), "toast")
+    for badge in rewards.badges:
+        flash(_("Badge earned: %(name)s", name=badge.name), "toast")
+    if rewards.added_to_total > 0:
+        total = int(current_user.points_total or 0)
+        before, after = level_for(total - rewards.added_to_total), level_for(total)
+        if after.number > before.number:
+            flash(_("Level up! You are now %(level)s.", level=after.level.name), "toast")
 
 
 @bp.post("/attempts/<id:attempt_id>/restart")

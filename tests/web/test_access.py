@@ -38,6 +38,18 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/admin/users/<id:user_id>/role"): ("admin",),
     ("GET", "/admin/users/import"): ("admin",),
     ("POST", "/admin/users/import"): ("admin",),
+    ("GET", "/dashboard"): SIGNED_IN,
+    ("GET", "/profile"): SIGNED_IN,
+    ("POST", "/profile/visibility"): SIGNED_IN,
+    ("GET", "/points"): SIGNED_IN,
+    ("GET", "/leaderboards"): SIGNED_IN,
+    ("GET", "/feed"): SIGNED_IN,
+    ("GET", "/admin/teams"): ("admin",),
+    ("POST", "/admin/teams"): ("admin",),
+    ("POST", "/admin/teams/<id:team_id>/delete"): ("admin",),
+    ("POST", "/admin/teams/<id:team_id>/members"): ("admin",),
+    ("POST", "/admin/teams/<id:team_id>/members/<id:user_id>/remove"): ("admin",),
+    ("POST", "/admin/leaderboards"): ("admin",),
 }
 
 
@@ -60,12 +72,17 @@ def world(app, make_user, login):
     owner.post("/login", data={"username": "user-trainee", "password": "correct horse battery staple"})
     started = owner.post("/library/late-delivery/start")
     attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
-    return {"ids": ids, "attempt_id": attempt_id}
+    with app.app_context():
+        from app import teams
+        team_id = teams.create_team("Front desk")
+        teams.add_member(team_id, "spare-trainee")
+    return {"ids": ids, "attempt_id": attempt_id, "team_id": team_id}
 
 
 def _url(rule: str, world: dict) -> str:
     return (rule.replace("<id:attempt_id>", str(world["attempt_id"]))
             .replace("<id:user_id>", str(world["ids"]["spare"]))
+            .replace("<id:team_id>", str(world["team_id"]))
             .replace("<content_id>", "late-delivery")
             .replace("<path:filename>", "app.css"))
 

@@ -111,6 +111,9 @@ def upgrade():
         batch_op.add_column(sa.Column('leaderboard_hidden', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index('points_board', ['role', 'points_total', 'points_reached_at'], unique=False)
 
+    # Existing totals were reached when their latest ledger row was written; boards break ties by that moment.
+    op.execute("UPDATE users SET points_reached_at = (SELECT max(created_at) FROM points_ledger "
+               "WHERE points_ledger.user_id = users.id)")
     # ### end Alembic commands ###
 
 

@@ -1,0 +1,146 @@
+"""Leaderboards read from running scores: top ranks, the viewer's own rank and neighbours, ties by who was first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.sql import ColumnElement, Select
+
+from . import clock
+from .database import write
+from .extensions import db
+from .game_rules import period_of
+from .models import AppSetting, CourseScore, PeriodScore, SkillScore, Team, TeamMember, User
+
+MODES = ("on", "anonymous", "off")
+MODE_SETTING = "leaderboards"
+WINDOWS = ("all", "week", "month")
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """Which board: a time window of points, or a course's or a skill's totals, optionally within one team."""
+
+    window: str = "all"
+    team_id: int | None = None
+    course_id: str | None = None
+    skill_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One ranked trainee as the viewer may see them."""
+
+    rank: int
+    user_id: int
+    name: str | None
+    points: int
+    is_viewer: bool = False
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board as one viewer sees it: the top, the viewer's place (even if hidden), and the trainees around it."""
+
+    query: BoardQuery
+    mode: str
+    top: list[Row] = field(default_factory=list)
+    viewer: Row | None = None
+    viewer_hidden: bool = False
+    above: list[Row] = field(default_factory=list)
+    below: list[Row] = field(default_factory=list)
+
+
+def board_mode() -> str:
+    """Whether boards are on, anonymous (every name but the viewer's hidden) or off; admins choose."""
+    value = db.session.scalar(select(AppSetting.value).where(AppSetting.key == MODE_SETTING))
+    return value if value in MODES else "on"
+
+
+def set_board_mode(mode: str) -> None:
+    """Switch the boards on, off, or to anonymous, for every worker at once."""
+    if mode not in MODES:
+        raise ValueError(f"unknown leaderboard mode {mode!r}")
+
+    def run() -> None:
+        existing = db.session.get(AppSetting, MODE_SETTING)
+        if existing is None:
+            db.session.add(AppSetting(key=MODE_SETTING, value=mode))
+        else:
+            existing.value = mode
+    write(run)
+
+
+def _source(query: BoardQuery) -> tuple[Any, Any, Select[Any]]:
+    """The score and reached-at columns for a board, and the rows it ranks (active, scoring trainees)."""
+    if query.course_id is not None:
+        score, reached = CourseScore.points, CourseScore.reached_at
+        base = select().select_from(CourseScore).join(User, User.id == CourseScore.user_id).where(
+            CourseScore.course_id == query.course_id)
+    elif query.skill_id is not None:
+        score, reached = SkillScore.points, SkillScore.reached_at
+        base = select().select_from(SkillScore).join(User, User.id == SkillScore.user_id).where(
+            SkillScore.skill_id == query.skill_id)
+    elif query.window in ("week", "month"):
+        score, reached = PeriodScore.points, PeriodScore.reached_at
+        base = select().select_from(PeriodScore).join(User, User.id == PeriodScore.user_id).where(
+            PeriodScore.period == query.window, PeriodScore.starts == period_of(query.window, clock.now()))
+    else:
+        score, reached = User.points_total, User.points_reached_at
+        base = select().select_from(User)
+    base = base.where(User.role == "trainee", User.active.is_(True), score > 0)
+    if query.team_id is not None:
+        base = base.join(TeamMember, and_(TeamMember.user_id == User.id, TeamMember.team_id == query.team_id))
+    return score, reached, base
+
+
+def _ahead_of(score: Any, reached: Any, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
+    """Rows ranked before a given one: more points, or the same points reached earlier."""
+    return or_(score > points, and_(score == points, or_(reached < reached_at,
+                                                          and_(reached == reached_at, User.id < user_id))))
+
+
+def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
+    """The board for one viewer: the top ranks, their own rank and the trainees just above and below."""
+    mode = board_mode()
+    if mode == "off":
+        return Board(query, mode)
+    size = int(current_app.config["LEADERBOARD_SIZE"])
+    neighbours = int(current_app.config["LEADERBOARD_NEIGHBOURS"])
+    score, reached, base = _source(query)
+    public = base.where(User.leaderboard_hidden.is_(False))
+    columns = (User.id, User.display_name, score, reached)
+    top_rows = db.session.execute(public.add_columns(*columns).order_by(score.desc(), reached, User.id)
+                                  .limit(size)).all()
+
+    def shown(rank: int, row: Any) -> Row:
+        mine = row.id == viewer_id
+        return Row(rank, row.id, row.display_name if mine or mode == "on" else None, row[2], mine)
+
+    top = [shown(index + 1, row) for index, row in enumerate(top_rows)]
+    mine = db.session.execute(base.add_columns(*columns, User.leaderboard_hidden).where(User.id == viewer_id)).first()
+    if mine is None:
+        return Board(query, mode, top)
+    ahead = _ahead_of(score, reached, mine[2], mine[3], viewer_id)
+    rank = (db.session.scalar(public.add_columns(func.count()).where(ahead)) or 0) + 1
+    hidden = bool(mine.leaderboard_hidden)
+    above_rows = db.session.execute(public.add_columns(*columns).where(ahead)
+                                    .order_by(score, reached.desc(), User.id.desc()).limit(neighbours)).all()
+    below_rows = db.session.execute(public.add_columns(*columns).where(~ahead, User.id != viewer_id)
+                                    .order_by(score.desc(), reached, User.id).limit(neighbours)).all()
+    # A hidden viewer is not on the public board, so the trainees after them keep their public ranks.
+    first_below = rank if hidden else rank + 1
+    return Board(query, mode, top, Row(rank, viewer_id, mine.display_name, mine[2], True), hidden,
+                 [shown(rank - index - 1, row) for index, row in enumerate(above_rows)][::-1],
+                 [shown(first_below + index, row) for index, row in enumerate(below_rows)])
+
+
+def teams_for(user: User) -> list[Team]:
+    """Teams whose boards a user may open: their own, or every team for mentors, trainers and admins."""
+    if user.has_role("mentor", "trainer"):
+        return list(db.session.scalars(select(Team).order_by(Team.name)))
+    return list(db.session.scalars(select(Team).join(TeamMember, TeamMember.team_id == Team.id)
+                                   .where(TeamMember.user_id == user.id).order_by(Team.name)))

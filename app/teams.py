@@ -1,0 +1,94 @@
+"""Teams: admins group people, for team boards and the team kudos feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from .database import write
+from .extensions import db
+from .models import Team, TeamMember, User
+
+MAX_NAME = 120
+
+
+class TeamError(ValueError):
+    """A team change that cannot be made, with a message for the admin."""
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """A team with its members."""
+
+    id: int
+    name: str
+    members: list[User]
+
+
+def list_teams() -> list[TeamView]:
+    """Every team with its members, by name."""
+    teams = list(db.session.scalars(select(Team).order_by(Team.name)))
+    members: dict[int, list[User]] = {team.id: [] for team in teams}
+    for team_id, user in db.session.execute(select(TeamMember.team_id, User).join(User, User.id == TeamMember.user_id)
+                                            .order_by(User.display_name)).all():
+        members.setdefault(team_id, []).append(user)
+    return [TeamView(team.id, team.name, members[team.id]) for team in teams]
+
+
+def create_team(name: str) -> int:
+    """Create a team with a unique, non-empty name."""
+    name = " ".join(name.split())
+    if not name:
+        raise TeamError("Give the team a name.")
+    if len(name) > MAX_NAME:
+        raise TeamError(f"A team name has at most {MAX_NAME} characters.")
+
+    def run() -> int:
+        team = Team(name=name)
+        db.session.add(team)
+        db.session.flush()
+        return team.id
+    try:
+        return write(run)
+    except IntegrityError:
+        raise TeamError(f"There is already a team called {name}.") from None
+
+
+def delete_team(team_id: int) -> None:
+    """Remove a team and its memberships (people and their points stay)."""
+    def run() -> None:
+        if db.session.get(Team, team_id) is None:
+            raise LookupError("no such team")
+        db.session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
+        db.session.execute(delete(Team).where(Team.id == team_id))
+    write(run)
+
+
+def add_member(team_id: int, username: str) -> str:
+    """Put a user, by username, in a team; adding someone twice changes nothing. Returns their name."""
+    def run() -> str:
+        if db.session.get(Team, team_id) is None:
+            raise LookupError("no such team")
+        user = db.session.scalar(select(User).where(User.username == username.strip()))
+        if user is None:
+            raise TeamError(f"No user is called {username.strip()!r}.")
+        if db.session.get(TeamMember, (team_id, user.id)) is None:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(TeamMember(team_id=team_id, user_id=user.id))
+            except IntegrityError:
+                pass
+        return user.display_name
+    return write(run)
+
+
+def remove_member(team_id: int, user_id: int) -> None:
+    """Take a user out of a team."""
+    def run() -> None:
+        removed = db.session.execute(delete(TeamMember).where(TeamMember.team_id == team_id,
+                                                              TeamMember.user_id == user_id))
+        if removed.rowcount == 0:
+            raise LookupError("no such membership")
+    write(run)

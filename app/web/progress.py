@@ -1,0 +1,105 @@
+"""A trainee's progress pages: dashboard, badges, points history, leaderboards, kudos feed; thin views."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import boards, progress
+from ..catalogue import skill_names
+from ..engine.play import is_plain_number
+from ..rewards import library_facts
+from .htmx import redirect_to, render
+
+bp = Blueprint("progress", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Register the progress pages."""
+    app.register_blueprint(bp)
+
+
+def _id_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    if not is_plain_number(raw) or not 0 < int(raw) < 2**31:
+        abort(400, description=f"'{name}' must be a whole number.")
+    return int(raw)
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> str:
+    """Points, level, streak, badges, skill profile, recent attempts and what to try next."""
+    return render_template("progress/dashboard.html", board=progress.dashboard(current_user))
+
+
+@bp.get("/profile")
+@login_required
+def profile() -> str:
+    """The trainee's badges, earned and still locked, and their leaderboard visibility."""
+    return render_template("progress/profile.html", held=progress.held_badges(current_user.id),
+                           locked=progress.locked_badges(current_user.id), skills=skill_names())
+
+
+@bp.post("/profile/visibility")
+@login_required
+def visibility() -> Response:
+    """Hide the trainee from the public boards and the feed, or show them again."""
+    choice = request.form.get("hidden")
+    if choice not in ("0", "1"):
+        abort(400, description="Choose whether to hide your name.")
+    progress.set_hidden(current_user.id, choice == "1")
+    flash(_("Your name is now hidden from leaderboards and the team feed.") if choice == "1"
+          else _("Your name now shows on leaderboards and in the team feed."), "success")
+    return redirect_to(url_for("progress.profile"))
+
+
+@bp.get("/points")
+@login_required
+def points() -> Response:
+    """The trainee's points history: what, when and why, newest first."""
+    page = progress.points_history(current_user.id, _id_arg("before"))
+    return render("progress/points.html", "progress/_points_rows.html", history=page)
+
+
+def _board_query() -> boards.BoardQuery:
+    window = request.args.get("window") or "all"
+    if window not in boards.WINDOWS:
+        abort(400, description="Unknown time window.")
+    team_id = _id_arg("team")
+    if team_id is not None and team_id not in {team.id for team in boards.teams_for(current_user)}:
+        abort(404)
+    course_id = request.args.get("course") or None
+    if course_id is not None and course_id not in library_facts().courses:
+        abort(404)
+    skill_id = request.args.get("skill") or None
+    if skill_id is not None and skill_id not in skill_names():
+        abort(404)
+    if course_id is not None and skill_id is not None:
+        abort(400, description="Rank by a course or by a skill, not both.")
+    return boards.BoardQuery(window, team_id, course_id, skill_id)
+
+
+@bp.get("/leaderboards")
+@login_required
+def leaderboards() -> Response:
+    """A leaderboard with the viewer's own rank and neighbours; filters swap the board in place."""
+    query = _board_query()
+    return render("progress/leaderboards.html", "progress/_board.html",
+                  board=boards.leaderboard(query, current_user.id), teams=boards.teams_for(current_user),
+                  courses=library_facts().courses, skills=skill_names())
+
+
+@bp.get("/feed")
+@login_required
+def feed() -> Response:
+    """Recent badges, finished courses and mentor shout-outs from the viewer's teams."""
+    teams = progress.feed_teams(current_user)
+    team_id = _id_arg("team")
+    if team_id is not None and team_id not in {team.id for team in teams}:
+        abort(404)
+    return render("progress/feed.html", "progress/_feed_items.html",
+                  items=progress.kudos_feed(current_user, team_id), teams=teams, team_id=team_id)

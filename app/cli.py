@@ -82,15 +82,18 @@ points_cli = AppGroup("points", help="Check the points totals against the append
 
 @points_cli.command("rebuild")
 def rebuild_command() -> None:
-    """Recompute every user's total from the ledger and list the totals that were wrong."""
+    """Recompute every total and board score from the ledger and best results; list the totals that were wrong."""
     from .database import prepare_for_command
     from .points import rebuild_totals
+    from .rewards import rebuild_boards
 
     prepare_for_command()
     changed = rebuild_totals()
     for user_id, (was, now) in sorted(changed.items()):
         click.echo(f"user {user_id}: total was {was}, ledger says {now}; fixed")
     click.echo(f"{len(changed)} totals corrected")
+    rebuild_boards()
+    click.echo("weekly, monthly, skill and course boards recomputed")
 
 
 def init_app(app: Flask) -> None:

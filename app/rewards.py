@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash
-from .database import upsert_insert
+from .database import upsert_insert, write
 from .engine.badges import Facts, Requirement, ScenarioRecord, holds, requirements
 from .engine.calendar import streak
 from .engine.model import Badge, Course, Scenario
@@ -21,6 +21,7 @@ from .models import (ActivityDay, BadgeAward, BestResult, ContentVersion, KudosE
 from .models.content import SCENARIO_KINDS
 from .models.users import utcnow
 from .points import award
+from .scores import rebuild_periods, rebuild_skills_and_courses
 
 STREAK_LOOKBACK_DAYS = 400
 
@@ -180,3 +181,13 @@ def badge_progress(user_id: int) -> list[tuple[Badge, list[Requirement]]]:
     held = set(db.session.scalars(select(BadgeAward.badge_id).where(BadgeAward.user_id == user_id)))
     facts = facts_for(user_id, library)
     return [(badge, requirements(badge.criteria, facts)) for badge in library.badges if badge.id not in held]
+
+
+def rebuild_boards() -> None:
+    """Recompute the weekly, monthly, skill and course scores (after a time zone or week-start change)."""
+    def run() -> None:
+        library = library_facts()
+        rebuild_periods()
+        rebuild_skills_and_courses({course_id: list(library.course_scenarios(course_id))
+                                    for course_id in library.courses})
+    write(run)

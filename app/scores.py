@@ -77,6 +77,8 @@ def rebuild_skills_and_courses(course_modules: Mapping[str, list[str]]) -> None:
             courses[(user_id, course_id)] = courses.get((user_id, course_id), 0) + points
     moment = clock.now()
     for (user_id, skill), points in skills.items():
-        db.session.add(SkillScore(user_id=user_id, skill_id=skill, points=points, reached_at=moment))
+        if points:
+            db.session.add(SkillScore(user_id=user_id, skill_id=skill, points=points, reached_at=moment))
     for (user_id, course_id), points in courses.items():
-        db.session.add(CourseScore(user_id=user_id, course_id=course_id, points=points, reached_at=moment))
+        if points:
+            db.session.add(CourseScore(user_id=user_id, course_id=course_id, points=points, reached_at=moment))

@@ -80,6 +80,7 @@ def test_play_to_the_end_with_htmx(open_tab, trainee, screenshot_dir: Path):
     expect(page.get_by_test_id("points-attempt")).to_have_text("this attempt: 10")
     expect(page.get_by_test_id("points-total")).to_have_text("0 points")
     expect(page.get_by_test_id("meter-mood")).to_contain_text("3 / 5")
+    expect(page.get_by_test_id("toast")).to_have_text(["+10 points"])   # the toast, swapped in out-of-band
     assert same_document(page) and page.url == attempt_url
     page.screenshot(path=str(screenshot_dir / "scene.png"), full_page=True)
 
@@ -89,6 +90,7 @@ def test_play_to_the_end_with_htmx(open_tab, trainee, screenshot_dir: Path):
     expect(page.get_by_test_id("outcome")).to_have_text("Passed")
     expect(page.get_by_test_id("result-points")).to_have_text("20 points")
     expect(page.get_by_test_id("points-total")).to_have_text("20 points")  # the out-of-band swap
+    expect(page.get_by_test_id("toast")).to_contain_text(["+10 points", "Your total rose by 20 points."])
     expect(page.get_by_test_id("points-attempt")).to_have_count(0)
     transcript = page.get_by_test_id("transcript")
     expect(transcript).to_contain_text("I'm so sorry, that is really frustrating.")
@@ -115,6 +117,7 @@ def test_play_to_the_end_without_javascript(open_tab, trainee, screenshot_dir: P
     expect(page).to_have_url(attempt_url)
     expect(page.get_by_test_id("feedback")).to_contain_text("+10 points")
     expect(page.get_by_test_id("points-attempt")).to_have_text("this attempt: 10")
+    expect(page.get_by_test_id("toast")).to_have_text(["+10 points"])     # shown on the page after the 303
 
     page.get_by_test_id("reply-text").fill(GOOD_REPLY)
     answer = act(page, page.get_by_test_id("reply-send").click)
@@ -126,6 +129,15 @@ def test_play_to_the_end_without_javascript(open_tab, trainee, screenshot_dir: P
     expect(page.get_by_test_id("points-attempt")).to_have_count(0)
     expect(page.get_by_test_id("transcript")).to_contain_text(GOOD_REPLY)
     page.screenshot(path=str(screenshot_dir / "result-no-js.png"), full_page=True)
+
+    page.get_by_role("link", name="Leaderboards").click()
+    expect(page.get_by_test_id("my-rank")).to_contain_text("20 points")
+    page.get_by_label("Period").select_option("week")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/leaderboards\?window=week"))
+    expect(page.get_by_test_id("my-rank")).to_contain_text("20 points")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_test_id("dashboard-points")).to_have_text("20")
     tab.console.assert_clean()
 
 

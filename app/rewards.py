@@ -137,7 +137,10 @@ def award_due_badges(user_id: int) -> list[EarnedBadge]:
     earned: list[EarnedBadge] = []
     for _ in range(3):
         facts = facts_for(user_id, library)
-        newly = [badge for badge in due if holds(badge.criteria, facts)]
+        # A course's own `badge` is awarded when the course is completed, whatever the badge's criteria say.
+        from_courses = {library.courses[course_id].badge for course_id in facts.courses_done
+                        if course_id in library.courses}
+        newly = [badge for badge in due if badge.id in from_courses or holds(badge.criteria, facts)]
         if not newly:
             break
         for badge in newly:

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_content, stored_scenario
+from .courses import record_completions
 from .database import write
 from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
@@ -214,3 +215,6 @@ def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough) -> No
     if closed.rowcount == 1:
         record_result(attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome,
                       scenario.title)
+        if playthrough.outcome == "passed":
+            # In the same transaction, so a course is complete exactly when its last module is passed.
+            record_completions(attempt.user_id, scenario_id=attempt.content_id)

@@ -28,6 +28,9 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/attempts/<id:attempt_id>"): ("trainee",),
     ("POST", "/attempts/<id:attempt_id>/act"): ("trainee",),
     ("POST", "/attempts/<id:attempt_id>/restart"): ("trainee",),
+    ("GET", "/courses"): SIGNED_IN,
+    ("GET", "/courses/<content_id>"): SIGNED_IN,
+    ("GET", "/courses/<content_id>/lessons/<id:number>"): SIGNED_IN,
     ("GET", "/library/problems"): STAFF,
     ("POST", "/library/sync"): STAFF,
     ("GET", "/admin/users"): ("admin",),
@@ -66,6 +69,8 @@ def world(app, make_user, login):
 def _url(rule: str, world: dict) -> str:
     return (rule.replace("<id:attempt_id>", str(world["attempt_id"]))
             .replace("<id:user_id>", str(world["ids"]["spare"]))
+            .replace("/courses/<content_id>", "/courses/goosh-dadan")
+            .replace("<id:number>", "1")
             .replace("<content_id>", "late-delivery")
             .replace("<path:filename>", "app.css"))
 

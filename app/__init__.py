@@ -56,9 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, courses, errors, library, play
+    from .web import admin, analytics, auth, courses, errors, library, play
 
-    for module in (auth, play, courses, library, admin, errors):
+    for module in (auth, play, courses, library, analytics, admin, errors):
         module.init_app(app)
 
 

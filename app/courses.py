@@ -179,10 +179,11 @@ def open_lesson(user_id: int, course_id: str, number: int) -> LessonView:
 
 def record_completion(user_id: int, course_id: str, version_id: int) -> bool:
     """Record that a trainee completed a course; True only the first time. Must run inside `write`."""
+    # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT that has nothing to return.
     inserted = db.session.execute(upsert_insert(CourseCompletion).values(
         user_id=user_id, course_id=course_id, version_id=version_id, completed_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["user_id", "course_id"]))
-    return bool(inserted.rowcount)
+    ).on_conflict_do_nothing(index_elements=["user_id", "course_id"]).returning(CourseCompletion.user_id))
+    return inserted.first() is not None
 
 
 def record_completions(user_id: int, course_id: str | None = None, scenario_id: str | None = None) -> list[str]:

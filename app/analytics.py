@@ -1,4 +1,4 @@
-"""Analytics for trainers: how trainees play each scenario and move through each course, as figures, charts and tables."""
+"""Analytics for trainers: how trainees play each scenario and move through each course, in figures and charts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, distinct, func, select
 
 from .attempts import replay
+from .catalogue import skill_names
 from .content_sync import stored_content
 from .engine import analysis
 from .engine.branch_map import MapText, Traffic, draw
@@ -157,6 +158,7 @@ def scenario_report(content_id: str) -> ScenarioReport:
     records, versions = _attempt_records(content_id)
     steps = _steps(content_id, set(versions))
     summary = analysis.summarise(records)
+    skills = skill_names()
     choices = {(node.id, choice.id): choice for node in scenario.nodes.values() for choice in node.choices}
     chosen = analysis.choice_counts(step for _attempt, step, _answer in steps if not step.action.startswith("reply:"))
     regretted = analysis.regretted_choices(step for _attempt, step, _answer in steps)
@@ -188,7 +190,8 @@ def scenario_report(content_id: str) -> ScenarioReport:
         "points": Table("points", _("Points distribution"), (_("From"), _("To"), _("Attempts")),
                         [(b.low, b.high, b.count) for b in summary.distribution]),
         "skills": Table("skills", _("Average skill change per finished attempt"), (_("Skill"), _("Average")),
-                        [(name, round(value, 2)) for name, value in summary.average_skills.items()]),
+                        [(skills.get(name, name), round(value, 2))
+                         for name, value in summary.average_skills.items()]),
         "chosen": Table("chosen", _("Most chosen"), (_("Node"), _("Choice"), _("Text"), _("Points"), _("Times")),
                         [choice_row(key, count) for key, count in chosen.most_common(TOP)]),
         "regretted": Table("regretted", _("Most regretted (cost points)"),

@@ -28,7 +28,12 @@ def init_app(app: Flask) -> None:
 @roles_required("trainer")
 def problems():
     """Library health: every file with its errors and warnings, its stats and a way to its branch map."""
-    return render_template("library/problems.html", files=library_health.library_health())
+    files = library_health.library_health()
+    text = map_text()
+    maps = [library_health.branch_map(file.content_id, text) for file in files if file.has_map and file.content_id]
+    # Maps are built with ElementTree, which escapes every text and attribute taken from the YAML.
+    return render_template("library/problems.html", files=files,
+                           maps=[(scenario, Markup(svg)) for scenario, svg in maps])  # noqa: S704
 
 
 @bp.get("/scenarios/<content_id>/map")

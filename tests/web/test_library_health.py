@@ -21,20 +21,23 @@ def trainer(app, make_user):
 def row(page: str, path: str) -> list[str]:
     match = re.search(rf'<tr data-testid="file-{re.escape(path)}"[^>]*>(.*?)</tr>', page, re.S)
     assert match, path
-    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", match.group(1), re.S)]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1), re.S)]
 
 
 def test_every_file_is_listed_with_problems_and_stats(trainer):
     page = trainer.get("/library/problems").get_data(as_text=True)
     # late-delivery: 4 nodes, 2 endings; best 10 + 5 + 5 = 20, worst blame -5 floored at 0
     assert row(page, "scenarios/late-delivery.yaml") == [
-        "scenarios/late-delivery.yaml", "roleplay", "A third late delivery", "0", "0", "4", "2", "20", "0", "View"]
+        "scenarios/late-delivery.yaml", "Role-play", "A third late delivery", "0", "0", "4", "2", "20", "0", "Open"]
     broken = row(page, "scenarios/broken.yaml")
     assert broken[0].startswith("scenarios/broken.yaml") and "skipped" in broken[0] and broken[3] == "1"
-    assert row(page, "courses/first-week.yaml")[1:3] == ["course", "Your first week"]
+    assert row(page, "courses/first-week.yaml")[1:3] == ["Course", "Your first week"]
     assert row(page, "scenarios/loyalty-case.yaml")[9] == "–"  # a case study has no branch map
     assert "scenarios/broken.yaml:6:26" in page and "does not exist" in page
     assert '/library/scenarios/late-delivery/map' in page
+    # Every role-play's map is on the page too, one drawing each.
+    assert 'data-testid="map-late-delivery"' in page and 'data-testid="map-persian-listening"' in page
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="branch-map"') == 2
 
 
 def test_branch_map_page_draws_the_role_play(trainer):

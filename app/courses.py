@@ -14,6 +14,7 @@ from .engine.model import Course, Module, Scenario
 from .extensions import db
 from .lessons import lesson_text
 from .models import Attempt, CourseCompletion, LessonOpen, LibraryEntry
+from .models.play import ACTIVE
 from .models.users import utcnow
 
 
@@ -35,6 +36,7 @@ class ModuleStatus:
     passed: bool
     unlocked: bool
     scenario: Scenario | None
+    running: bool = False
 
     @property
     def available(self) -> bool:
@@ -119,12 +121,15 @@ def _progress(user_id: int, version_id: int, course: Course, completed: set[str]
     scenarios = _active_scenarios(scenario_ids)
     passed_ids = passed_scenario_ids(user_id, scenario_ids)
     opened = _opened_lessons(user_id, course.id)
+    running = set(db.session.scalars(select(Attempt.content_id).where(
+        Attempt.user_id == user_id, Attempt.status == ACTIVE, Attempt.content_id.in_(scenario_ids))))
     passed = [(module.ref in opened) if module.kind == "lesson" else (module.ref in passed_ids)
               for module in course.modules]
     unlocked = unlocked_modules(course.unlock, passed)
     statuses = tuple(
         ModuleStatus(number, module, _module_title(module, scenarios.get(module.ref)), passed[number - 1],
-                     unlocked[number - 1], scenarios.get(module.ref) if module.kind != "lesson" else None)
+                     unlocked[number - 1], scenarios.get(module.ref) if module.kind != "lesson" else None,
+                     module.kind != "lesson" and module.ref in running)
         for number, module in enumerate(course.modules, start=1))
     return CourseProgress(course, version_id, statuses, course.id in completed)
 

@@ -171,3 +171,28 @@ def test_lesson_text_stays_with_its_version(app, trainee, tmp_path):
         texts = list(db.session.scalars(select(LessonText.markdown).where(LessonText.ref == "lessons/goosh.md")))
     assert len(texts) == 2 and any("کامل" in text for text in texts)  # the old version keeps its text
     assert "<strong>تازه</strong>" in trainee.get("/courses/goosh-dadan/lessons/1").get_data(as_text=True)
+
+
+def test_completion_recorded_at_the_same_moment_twice_is_new_only_once(app, trainee):
+    import threading
+
+    from app.database import write
+
+    uid = user_id(app)
+    with app.app_context():
+        version_id = courses.course_progress(uid, "first-week").version_id
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def record() -> None:
+        with app.app_context():
+            barrier.wait()
+            results.append(write(lambda: courses.record_completion(uid, "first-week", version_id)))
+
+    threads = [threading.Thread(target=record) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert completions(app) == 1

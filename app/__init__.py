@@ -57,9 +57,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, errors, library, play, progress, teams
+    from .web import admin, analytics, auth, courses, errors, library, play, progress, teams
 
-    for module in (auth, play, progress, library, admin, teams, errors):
+    for module in (auth, play, progress, courses, library, analytics, admin, teams, errors):
         module.init_app(app)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_content, stored_scenario
+from .courses import record_completions
 from .database import write
 from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
@@ -20,7 +21,7 @@ from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import Finish, record_result
-from .rewards import EarnedBadge, after_finish, courses_holding
+from .rewards import EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding
 
 # Each action replays the ones before it, so an endless loop must end somewhere.
 MAX_STEPS = 300
@@ -67,6 +68,7 @@ class Rewards:
     step_points: int = 0
     added_to_total: int = 0
     badges: tuple[EarnedBadge, ...] = ()
+    finished_courses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,7 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
         status = ACTIVE
         rewards = Rewards(step.points)
         if playthrough.finished:
-            added, badges = _close(attempt, scenario, playthrough)
-            rewards = Rewards(step.points, added, badges)
+            rewards = _close(attempt, scenario, playthrough, step.points)
             status = FINISHED
         view = AttemptView(attempt.id, attempt.content_id, status, playthrough.outcome, playthrough.points,
                            step_number)
@@ -228,18 +229,24 @@ def _max_points(kind: str, digest: str) -> int | None:
     return scenario_stats(content).max_points if isinstance(content, Scenario) else None
 
 
-def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough) -> tuple[int, tuple[EarnedBadge, ...]]:
+def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough, step_points: int = 0) -> Rewards:
     """Mark an attempt finished, let its points count toward the trainee's best, and award what is due."""
     moment = utcnow()
     closed = db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE).values(
         status=FINISHED, outcome=playthrough.outcome, ending=playthrough.ending, points=playthrough.points,
         finished_at=moment))
     if closed.rowcount != 1:
-        return 0, ()
+        return Rewards(step_points)
     best_possible = _max_points(attempt.version.kind, attempt.version.content_hash)
     improvement = record_result(Finish(
         attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome, scenario.title,
         dict(playthrough.skills), best_possible is not None and playthrough.points >= best_possible,
         courses_holding(attempt.content_id)))
+    finished: list[str] = []
+    if playthrough.outcome == "passed":
+        # In the same transaction, so a course is complete exactly when its last module is passed.
+        finished = record_completions(attempt.user_id, scenario_id=attempt.content_id)
+        celebrate_courses(attempt.user_id, finished)
     badges = tuple(after_finish(attempt.user_id, moment))
-    return improvement + sum(badge.points for badge in badges), badges
+    return Rewards(step_points, improvement + sum(badge.points for badge in badges), badges,
+                   course_titles(finished))

@@ -14,6 +14,7 @@ from .engine.library import read_stored
 from .engine.model import Badge, Course, Scenario, Skill
 from .engine.validate import validate
 from .extensions import db
+from .lessons import read_lessons, store_lessons, with_lessons
 from .models import ContentVersion, LibraryEntry, LibraryProblem
 from .models.users import utcnow
 
@@ -55,13 +56,15 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
                 continue
             content_id, kind, title, language = _describe(report.content, report.kind)
             source_text = report.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
-            digest = content_hash(kind, source_text)
+            lessons = read_lessons(report.content, report.path, root) if isinstance(report.content, Course) else {}
+            digest = content_hash(kind, with_lessons(source_text, lessons))
             inserted = db.session.execute(upsert_insert(ContentVersion).values(
                 content_id=content_id, kind=kind, content_hash=digest, source=report.display,
                 yaml_text=source_text, title=title, language=language, created_at=utcnow(),
             ).on_conflict_do_nothing(index_elements=["content_hash"]))
             new_versions += inserted.rowcount or 0
             version_id = db.session.scalar(select(ContentVersion.id).where(ContentVersion.content_hash == digest))
+            store_lessons(version_id, lessons)
             db.session.execute(upsert_insert(LibraryEntry).values(
                 content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
             ).on_conflict_do_update(index_elements=["content_id"], set_={

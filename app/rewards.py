@@ -16,8 +16,8 @@ from .engine.calendar import streak
 from .engine.model import Badge, Course, Scenario
 from .extensions import db
 from .game_rules import day_of, today
-from .models import (ActivityDay, BadgeAward, BestResult, ContentVersion, KudosEvent, LibraryEntry, SkillScore,
-                     User)
+from .models import (ActivityDay, BadgeAward, BestResult, ContentVersion, CourseCompletion, KudosEvent, LibraryEntry,
+                     SkillScore, User)
 from .models.content import SCENARIO_KINDS
 from .models.users import utcnow
 from .points import award
@@ -94,7 +94,19 @@ def streak_days(user_id: int) -> int:
 
 def completed_courses(user_id: int) -> frozenset[str]:
     """Courses the trainee has completed (every module passed; a lesson counts once opened)."""
-    return frozenset()
+    return frozenset(db.session.scalars(select(CourseCompletion.course_id).where(CourseCompletion.user_id == user_id)))
+
+
+def course_titles(course_ids: list[str]) -> tuple[str, ...]:
+    """The titles of active courses, by id (the id itself for one no longer in the library)."""
+    courses = library_facts().courses
+    return tuple(courses[course_id].title if course_id in courses else course_id for course_id in course_ids)
+
+
+def celebrate_courses(user_id: int, course_ids: list[str]) -> None:
+    """Put courses the trainee has just completed in the kudos feed; inside the completing write."""
+    for course_id, title in zip(course_ids, course_titles(course_ids)):
+        post_kudos(user_id, "course", course_id, title)
 
 
 def well_reviewed(user_id: int) -> int:

@@ -1,11 +1,12 @@
 """Database models, split by area; import from here."""
 
 from .content import ContentVersion, LibraryEntry, LibraryProblem
+from .courses import CourseCompletion, LessonOpen, LessonText
 from .play import Attempt, AttemptStep, BestResult
 from .points import PointsEntry
 from .rewards import ActivityDay, BadgeAward, CourseScore, KudosEvent, PeriodScore, SkillScore, Team, TeamMember
 from .users import AppSetting, LoginThrottle, User
 
 __all__ = ["ActivityDay", "AppSetting", "Attempt", "AttemptStep", "BadgeAward", "BestResult", "ContentVersion",
-           "CourseScore", "KudosEvent", "LibraryEntry", "LibraryProblem", "LoginThrottle", "PeriodScore",
-           "PointsEntry", "SkillScore", "Team", "TeamMember", "User"]
+           "CourseCompletion", "CourseScore", "KudosEvent", "LessonOpen", "LessonText", "LibraryEntry",
+           "LibraryProblem", "LoginThrottle", "PeriodScore", "PointsEntry", "SkillScore", "Team", "TeamMember", "User"]

@@ -1,14 +1,15 @@
-"""Trainers and admins see which library files were skipped and why, and can sync the library."""
+"""Trainers and admins see the library's health (problems, stats, branch maps) and can sync the library."""
 
 from __future__ import annotations
 
-from itertools import groupby
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, flash, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, render_template, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
-from .. import catalogue
+from .. import library_health
+from ..analytics import map_text
 from ..content_sync import sync_library
 from ..security import roles_required
 from . import markdown
@@ -26,10 +27,25 @@ def init_app(app: Flask) -> None:
 @bp.get("/problems")
 @roles_required("trainer")
 def problems():
-    """Every problem found at the last sync, grouped by file."""
-    rows = catalogue.library_problems()
-    files = [(path, list(items)) for path, items in groupby(rows, key=lambda row: row.path)]
-    return render_template("library/problems.html", files=files)
+    """Library health: every file with its errors and warnings, its stats and a way to its branch map."""
+    files = library_health.library_health()
+    text = map_text()
+    maps = [library_health.branch_map(file.content_id, text) for file in files if file.has_map and file.content_id]
+    # Maps are built with ElementTree, which escapes every text and attribute taken from the YAML.
+    return render_template("library/problems.html", files=files,
+                           maps=[(scenario, Markup(svg)) for scenario, svg in maps])  # noqa: S704
+
+
+@bp.get("/scenarios/<content_id>/map")
+@roles_required("trainer")
+def branch_map(content_id: str):
+    """A role-play's branch map, drawn by the server."""
+    try:
+        scenario, svg = library_health.branch_map(content_id, map_text())
+    except library_health.NotFound:
+        abort(404)
+    # The SVG is built with ElementTree, which escapes every text and attribute taken from the YAML.
+    return render_template("library/map.html", scenario=scenario, svg=Markup(svg))  # noqa: S704
 
 
 @bp.post("/sync")

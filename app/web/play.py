@@ -149,6 +149,8 @@ def _announce(rewards: attempts.Rewards) -> None:
         flash(_("+%(points)d points", points=rewards.step_points), "toast")
     if rewards.added_to_total > 0:
         flash(_("Your total rose by %(points)d points.", points=rewards.added_to_total), "toast")
+    for title in rewards.finished_courses:
+        flash(_("Course finished: %(title)s", title=title), "toast")
     for badge in rewards.badges:
         flash(_("Badge earned: %(name)s", name=badge.name), "toast")
     if rewards.added_to_total > 0:

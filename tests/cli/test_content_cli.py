@@ -20,11 +20,11 @@ def test_sync_stores_versions_once_and_reports_skipped_files(tmp_path: Path):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["content", "sync"])
     assert first.exit_code == 0, first.output
-    assert "5 files, 4 new versions, 1 skipped" in first.stdout
+    assert "7 files, 6 new versions, 1 skipped" in first.stdout
     assert "skipped (has errors): scenarios/broken.yaml" in first.stderr
     second = runner.invoke(args=["content", "sync"])
-    assert "5 files, 0 new versions, 1 skipped" in second.stdout
+    assert "7 files, 0 new versions, 1 skipped" in second.stdout
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(ContentVersion)) == 4
+        assert db.session.scalar(select(func.count()).select_from(ContentVersion)) == 6
         assert db.session.scalar(select(func.count()).select_from(LibraryProblem)) == 1
         db.engine.dispose()

@@ -28,8 +28,17 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/attempts/<id:attempt_id>"): ("trainee",),
     ("POST", "/attempts/<id:attempt_id>/act"): ("trainee",),
     ("POST", "/attempts/<id:attempt_id>/restart"): ("trainee",),
+    ("GET", "/courses"): SIGNED_IN,
+    ("GET", "/courses/<content_id>"): SIGNED_IN,
+    ("GET", "/courses/<content_id>/lessons/<id:number>"): SIGNED_IN,
     ("GET", "/library/problems"): STAFF,
     ("POST", "/library/sync"): STAFF,
+    ("GET", "/library/scenarios/<content_id>/map"): STAFF,
+    ("GET", "/analytics"): STAFF,
+    ("GET", "/analytics/scenarios/<content_id>"): STAFF,
+    ("GET", "/analytics/scenarios/<content_id>/<table>.csv"): STAFF,
+    ("GET", "/analytics/courses/<content_id>"): STAFF,
+    ("GET", "/analytics/courses/<content_id>/<table>.csv"): STAFF,
     ("GET", "/admin/users"): ("admin",),
     ("POST", "/admin/users"): ("admin",),
     ("POST", "/admin/users/<id:user_id>/deactivate"): ("admin",),
@@ -83,6 +92,9 @@ def _url(rule: str, world: dict) -> str:
     return (rule.replace("<id:attempt_id>", str(world["attempt_id"]))
             .replace("<id:user_id>", str(world["ids"]["spare"]))
             .replace("<id:team_id>", str(world["team_id"]))
+            .replace("/courses/<content_id>", "/courses/goosh-dadan")
+            .replace("<table>", "summary")
+            .replace("<id:number>", "1")
             .replace("<content_id>", "late-delivery")
             .replace("<path:filename>", "app.css"))
 

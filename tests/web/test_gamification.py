@@ -49,6 +49,12 @@ title: Basics
 modules:
   - scenario: late-delivery
   - case_study: loyalty-case
+badge: basics-done
+"""
+COURSE_BADGE = """\
+  - id: basics-done
+    name: Basics done
+    criteria: {course: basics}
 """
 GOOD_REPLY = "I will send a new parcel today and I can call you tomorrow"
 
@@ -58,7 +64,7 @@ def rewards_library(app: Flask, tmp_path: Path) -> Path:
     """The test library plus a badge catalogue and a course, synced into the app."""
     root = tmp_path / "rewards-library"
     shutil.copytree(LIBRARY, root)
-    (root / "courses" / "badges.yaml").write_text(BADGES, encoding="utf-8")
+    (root / "courses" / "badges.yaml").write_text(BADGES + COURSE_BADGE, encoding="utf-8")
     (root / "courses" / "basics.yaml").write_text(COURSE, encoding="utf-8")
     with app.app_context():
         sync_library(root, Path(app.static_folder or "static"))
@@ -221,6 +227,40 @@ def test_concurrent_completions_award_a_badge_once(app, make_user, rewards_libra
             KudosEvent.user_id == user_id, KudosEvent.ref == "first-call")) == 1
         assert db.session.get(BadgeAward, (user_id, "two-done")) is not None
     totals_match_ledger(app)
+
+
+def test_finishing_a_course_posts_kudos_awards_its_badge_and_says_so(app, make_user, rewards_library):
+    user_id = make_user("ayse", display_name="Ayşe Yılmaz")
+    play_late_delivery(app, user_id)
+    with app.app_context():
+        assert db.session.get(BadgeAward, (user_id, "basics-done")) is None
+        assert db.session.scalar(select(KudosEvent).where(KudosEvent.kind == "course")) is None
+    client = client_for(app, "ayse")
+    attempt_url = client.post("/library/loyalty-case/start").headers["Location"]
+    client.post(attempt_url + "/act", data={"step": "1", "option": "1"})
+    response = client.post(attempt_url + "/act", data={"step": "2", "reply": "Track retention every month please"},
+                           headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert "Course finished: Basics" in body and "Badge earned: Basics done" in body
+    with app.app_context():
+        event = db.session.scalar(select(KudosEvent).where(KudosEvent.kind == "course"))
+        assert (event.user_id, event.ref, event.text) == (user_id, "basics", "Basics")
+    assert "Ayşe Yılmaz finished the course Basics" in client.get("/feed").get_data(as_text=True)
+
+
+def test_the_badge_a_course_names_is_awarded_when_it_completes_whatever_its_criteria(app, make_user,
+                                                                                     rewards_library):
+    (rewards_library / "courses" / "badges.yaml").write_text(
+        BADGES + COURSE_BADGE.replace("{course: basics}", "{points: 100000}"), encoding="utf-8")
+    with app.app_context():
+        sync_library(rewards_library, Path(app.static_folder or "static"))
+    user_id = make_user("ayse")
+    play_late_delivery(app, user_id)
+    with app.app_context():
+        assert db.session.get(BadgeAward, (user_id, "basics-done")) is None
+    play_case(app, user_id)
+    with app.app_context():
+        assert db.session.get(BadgeAward, (user_id, "basics-done")) is not None
 
 
 # Streaks and calendar windows

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import delete, select, text, true, update
+from sqlalchemy import delete, func, select, text, true, update
 
 from .database import upsert_insert, write
 from .engine.library import read_stored
 from .engine.model import Badge, Course, Scenario, Skill
 from .engine.validate import validate
 from .extensions import db
-from .models import ContentVersion, LibraryEntry, LibraryProblem
+from .models import ContentLesson, ContentVersion, LibraryEntry, LibraryProblem, Publication
 from .models.users import utcnow
 
 CATALOGUE_IDS = {"skills": "catalogue:skills", "badges": "catalogue:badges"}
@@ -34,9 +35,34 @@ def content_hash(kind: str, source_text: str) -> str:
     return hashlib.sha256(f"{kind}\n{source_text}".encode("utf-8")).hexdigest()
 
 
+def bundle_hash(kind: str, source_text: str, lessons: dict[str, str]) -> str:
+    """The identity of a published version: its kind, its text and the lessons that travelled with it."""
+    if not lessons:
+        return content_hash(kind, source_text)
+    return content_hash(kind, source_text + "\0lessons\0" + json.dumps(lessons, sort_keys=True, ensure_ascii=False))
+
+
+def published_kinds() -> dict[str, str]:
+    """Every id published from the browser, with its kind (roleplay, case_study or course)."""
+    return dict(db.session.execute(select(Publication.content_id, ContentVersion.kind).join(
+        ContentVersion, Publication.version_id == ContentVersion.id).distinct()).all())
+
+
+def latest_publications() -> dict[str, int]:
+    """Each published id's newest version row."""
+    newest = select(Publication.content_id, func.max(Publication.number).label("number")).group_by(
+        Publication.content_id).subquery()
+    return dict(db.session.execute(select(Publication.content_id, Publication.version_id).join(
+        newest, (Publication.content_id == newest.c.content_id) & (Publication.number == newest.c.number))).all())
+
+
 def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
-    """Store each valid file's current text as a version and point the catalogue at it."""
-    reports = validate([], root, static_dir)
+    """Store each valid file's current text as a version and point the catalogue at it.
+
+    Content published from the browser is the second source: it stays in the catalogue, and a file that
+    defines a published id is an error (skipped, and listed on the problems page): published content wins.
+    """
+    reports = validate([], root, static_dir, published=published_kinds())
 
     def apply() -> SyncResult:
         if db.engine.dialect.name == "postgresql":
@@ -53,7 +79,7 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
                 # Trainees keep the last good version of a file that now has errors.
                 skipped.append(report.display)
                 continue
-            content_id, kind, title, language = _describe(report.content, report.kind)
+            content_id, kind, title, language = describe_content(report.content, report.kind)
             source_text = report.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
             digest = content_hash(kind, source_text)
             inserted = db.session.execute(upsert_insert(ContentVersion).values(
@@ -62,6 +88,13 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
             ).on_conflict_do_nothing(index_elements=["content_hash"]))
             new_versions += inserted.rowcount or 0
             version_id = db.session.scalar(select(ContentVersion.id).where(ContentVersion.content_hash == digest))
+            db.session.execute(upsert_insert(LibraryEntry).values(
+                content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
+            ).on_conflict_do_update(index_elements=["content_id"], set_={
+                "kind": kind, "version_id": version_id, "active": True, "updated_at": utcnow()}))
+            seen.add(content_id)
+        for content_id, version_id in latest_publications().items():
+            kind = db.session.scalar(select(ContentVersion.kind).where(ContentVersion.id == version_id))
             db.session.execute(upsert_insert(LibraryEntry).values(
                 content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
             ).on_conflict_do_update(index_elements=["content_id"], set_={
@@ -77,7 +110,7 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
     return write(apply)
 
 
-def _describe(content: object, kind: str) -> tuple[str, str, str, str]:
+def describe_content(content: object, kind: str) -> tuple[str, str, str, str]:
     """The stored id, kind, title and language of a built file."""
     if isinstance(content, Scenario):
         return content.id, content.kind, content.title, content.language
@@ -113,3 +146,9 @@ def stored_scenario(version: ContentVersion) -> Scenario:
     if not isinstance(content, Scenario):
         raise TypeError(f"version {version.id} is a {version.kind}, not a scenario")
     return content
+
+
+def stored_lessons(version_id: int) -> dict[str, str]:
+    """The lessons that travelled with a course version published from the browser, by path."""
+    return dict(db.session.execute(select(ContentLesson.path, ContentLesson.markdown)
+                                   .where(ContentLesson.version_id == version_id)).all())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from app.publishing import Draft, publish
+
 ROLES = ("anonymous", "trainee", "mentor", "trainer", "admin")
 STAFF = ("trainer", "admin")
 SIGNED_IN = ROLES[1:]
@@ -30,6 +32,15 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/attempts/<id:attempt_id>/restart"): ("trainee",),
     ("GET", "/library/problems"): STAFF,
     ("POST", "/library/sync"): STAFF,
+    ("GET", "/studio"): STAFF,
+    ("GET", "/studio/new"): STAFF,
+    ("GET", "/studio/<content_id>/edit"): STAFF,
+    ("POST", "/studio/check"): STAFF,
+    ("POST", "/studio/publish"): STAFF,
+    ("GET", "/studio/<content_id>/download"): STAFF,
+    ("GET", "/studio/<content_id>/preview"): STAFF,
+    ("POST", "/studio/<content_id>/preview"): STAFF,
+    ("POST", "/studio/preview"): STAFF,
     ("GET", "/admin/users"): ("admin",),
     ("POST", "/admin/users"): ("admin",),
     ("POST", "/admin/users/<id:user_id>/deactivate"): ("admin",),
@@ -39,6 +50,18 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/admin/users/import"): ("admin",),
     ("POST", "/admin/users/import"): ("admin",),
 }
+
+
+PUBLISHED_SCENARIO = """id: published-one
+title: Published from the browser
+nodes:
+  start:
+    say: Hello
+    choices:
+      - {id: done, text: Bye, goto: end}
+  end:
+    ending: success
+"""
 
 
 def app_routes(app: Flask) -> set[tuple[str, str]]:
@@ -60,10 +83,14 @@ def world(app, make_user, login):
     owner.post("/login", data={"username": "user-trainee", "password": "correct horse battery staple"})
     started = owner.post("/library/late-delivery/start")
     attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        publish(ids["trainer"], Draft(PUBLISHED_SCENARIO))
     return {"ids": ids, "attempt_id": attempt_id}
 
 
 def _url(rule: str, world: dict) -> str:
+    if rule == "/studio/<content_id>/edit":
+        return "/studio/published-one/edit"  # only published content opens in the editor
     return (rule.replace("<id:attempt_id>", str(world["attempt_id"]))
             .replace("<id:user_id>", str(world["ids"]["spare"]))
             .replace("<content_id>", "late-delivery")

@@ -11,7 +11,7 @@ from .. import preview as previews
 from .. import publishing
 from ..engine.play import Action, is_plain_number
 from ..engine.problems import ContentError
-from ..engine.yamlsafe import decode
+from ..engine.yamlsafe import MAX_BYTES, decode
 from ..security import roles_required
 from .htmx import is_partial, redirect_to, render
 
@@ -56,7 +56,7 @@ def _upload_text(upload: FileStorage | None) -> str | None:
     if upload is None or not upload.filename:
         return None
     try:
-        return publishing.normalise(decode(upload.read(publishing.MAX_LESSON_CHARS * 4 + 1)))
+        return publishing.normalise(decode(upload.read(MAX_BYTES + 1)))  # one byte over: decode refuses the size
     except ContentError as exc:
         abort(400, description=_("The uploaded file %(name)s cannot be read: %(reason)s",
                                  name=upload.filename, reason=exc.problems[0].message))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .content_sync import current_digest, stored_scenario
-from .engine.model import Scenario
+from .content_sync import bundle_hash, current_digest, stored_content, stored_lessons, stored_scenario
+from .engine.catalogue_reader import relative_inside
+from .engine.model import Course, Scenario
 from .engine.play import Action, ActionRefused, Playthrough, Step
 from .extensions import db
-from .models import ContentVersion, LibraryProblem
+from .models import ContentVersion, LibraryEntry, LibraryProblem
 from .publishing import Draft, DraftCheck, check_draft
-from .content_sync import bundle_hash
 
 MAX_ENTRIES = 300
 _SALT = "preview-state"
@@ -134,11 +135,48 @@ def _version(content_id: str, token: str | None, digest: str | None) -> ContentV
     return version
 
 
+@dataclass(frozen=True)
+class CoursePreview:
+    """A course as trainees will find it: its modules in order, lessons rendered, scenarios by title."""
+
+    course: Course
+    lessons: dict[str, str]
+    titles: dict[str, str]
+
+
+def _course_preview(course: Course, lessons: dict[str, str]) -> CoursePreview:
+    refs = [module.ref for module in course.modules if module.kind != "lesson"]
+    titles = dict(db.session.execute(select(LibraryEntry.content_id, ContentVersion.title).join(
+        ContentVersion, LibraryEntry.version_id == ContentVersion.id).where(LibraryEntry.content_id.in_(refs))).all())
+    return CoursePreview(course, lessons, titles)
+
+
+def preview_course(content_id: str) -> CoursePreview:
+    """The course the library offers now, with its lessons: stored with it, or read from its folder."""
+    version = db.session.scalar(select(ContentVersion).join(
+        LibraryEntry, LibraryEntry.version_id == ContentVersion.id).where(
+        LibraryEntry.content_id == content_id, ContentVersion.kind == "course"))
+    if version is None:
+        raise NotFound(content_id)
+    course = stored_content(version)
+    assert isinstance(course, Course)
+    lessons = stored_lessons(version.id)
+    if not lessons:
+        root = Path(current_app.config["CONTENT_ROOT"])
+        for module in course.modules:
+            if module.kind == "lesson":
+                target = relative_inside(module.ref, (root / version.source).parent, root)
+                lessons[module.ref] = target.read_text(encoding="utf-8") if target and target.is_file() else ""
+    return _course_preview(course, lessons)
+
+
 def preview_draft(draft: Draft, token: str | None = None, action: Action | None = None,
-                  jump: str | None = None) -> Preview | DraftCheck:
-    """Preview a draft scenario that has no errors (warnings are fine); else its check, to show the errors."""
+                  jump: str | None = None) -> Preview | CoursePreview | DraftCheck:
+    """Preview a draft with no errors (warnings are fine); else its check, to show the errors."""
     check = check_draft(draft)
     content = check.content
+    if isinstance(content, Course) and not check.errors:
+        return _course_preview(content, {path: draft.lessons.get(path, "") for path in check.lesson_paths})
     if not isinstance(content, Scenario) or check.errors:
         return check
     digest = bundle_hash(content.kind, draft.text, {})

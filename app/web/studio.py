@@ -182,6 +182,10 @@ def preview(content_id: str) -> Response:
     try:
         return _render_preview(previews.preview_stored(content_id), content_id=content_id)
     except previews.NotFound:
+        pass
+    try:
+        return _render_course(previews.preview_course(content_id))
+    except previews.NotFound:
         abort(404)
 
 
@@ -214,7 +218,11 @@ def preview_draft() -> Response:
     except previews.BadState as exc:
         abort(400, description=str(exc))
     if isinstance(result, publishing.DraftCheck):
-        message = (_("Fix the errors below before previewing.") if result.errors
-                   else _("Only scenarios and case studies can be played; a course is checked and published here."))
-        return _full_editor(result, 422, message)
+        return _full_editor(result, 422, _("Fix the errors below before previewing."))
+    if isinstance(result, previews.CoursePreview):
+        return _render_course(result, draft)
     return _render_preview(result, draft=draft)
+
+
+def _render_course(course: previews.CoursePreview, draft: publishing.Draft | None = None) -> Response:
+    return make_response(render_template("studio/course_preview.html", preview=course, draft=draft))

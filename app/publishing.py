@@ -123,16 +123,13 @@ def check_draft(draft: Draft) -> DraftCheck:
     """Check a draft against the library folders and published content, with every problem at its line."""
     lesson_paths = draft_lesson_paths(draft.text)
     lessons = {path: draft.lessons.get(path, "") for path in lesson_paths}
-    report = _library().check_text(draft.text, DRAFT_NAME, lessons, draft.replaces)
+    newest = latest_number(draft.replaces) if draft.replaces else 0
+    report = _library().check_text(draft.text, DRAFT_NAME, lessons, draft.replaces,
+                                   newest if newest != draft.base else None)
     for path, text in lessons.items():
         if len(text) > MAX_LESSON_CHARS:
             report.problems.append(Problem(1, 1, "error", f"lesson {path!r} is longer than "
                                            f"{MAX_LESSON_CHARS:,} characters"))
-    if report.id is not None and report.id == draft.replaces:
-        newest = latest_number(report.id)
-        if newest != draft.base:
-            report.problems.append(Problem(1, 1, "error", f"{report.id!r} has been published again since you "
-                                           f"opened it (now version {newest}); open the newest version"))
     return DraftCheck(draft, report, lesson_paths)
 
 

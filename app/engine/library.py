@@ -164,11 +164,12 @@ class Library:
         return report
 
     def check_text(self, text: str, display: str, lessons: Mapping[str, str] | None = None,
-                   replaces: str | None = None) -> FileReport:
+                   replaces: str | None = None, newer: int | None = None) -> FileReport:
         """Check a draft to publish against this library: files and published content together.
 
         `lessons` holds a course's lesson texts by path; `replaces` is the published id the draft is a
-        new version of (None for new content): any other id already in use is an error.
+        new version of (None for new content): any other id already in use is an error. `newer` is the
+        number of a version of `replaces` published after the draft was opened, if any.
         """
         path = Path(display)
         try:
@@ -189,6 +190,9 @@ class Library:
         report.id = raw_id if isinstance(raw_id, str) else None
         if report.id is not None and kind in ("scenario", "course"):
             self._check_draft_id(reader, report.id, kind, replaces)
+            if newer is not None and report.id == replaces:
+                reader.report(("id",), f"{report.id!r} has been published again since you opened it (now "
+                              f"version {newer}); open the newest version")
         report.problems = reader.problems
         return report
 

@@ -73,3 +73,10 @@ def test_jump_moves_anywhere_and_keeps_what_was_earned():
     assert not playthrough.finished and playthrough.variables["mood"] == 1
     with pytest.raises(ActionRefused):
         playthrough.jump("missing")
+
+
+def test_a_draft_opened_before_a_newer_version_is_told_at_its_id():
+    library = Library(LIBRARY, published={"shared": "roleplay"})
+    report = library.check_text(DRAFT.format(id="shared"), "draft.yaml", replaces="shared", newer=3)
+    assert [(p.line, p.col) for p in report.errors] == [(1, 5)]
+    assert "published again since you opened it (now version 3)" in report.errors[0].message

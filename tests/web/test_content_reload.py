@@ -43,3 +43,12 @@ def test_it_is_off_unless_asked(app_config, tmp_path):
 
     plain = create_app({**app_config, "CONTENT_RELOAD": False})
     assert "content_reload" not in plain.extensions
+
+
+def test_the_environment_turns_it_on(monkeypatch):
+    from app import settings
+
+    monkeypatch.setenv("CONTENT_RELOAD", "1")
+    assert settings.from_environment()["CONTENT_RELOAD"] is True
+    monkeypatch.setenv("CONTENT_RELOAD", "0")
+    assert "CONTENT_RELOAD" not in settings.from_environment()

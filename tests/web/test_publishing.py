@@ -194,7 +194,8 @@ def test_a_new_version_needs_the_newest_base_and_keeps_running_attempts_on_their
     # Opened from version 1 again: someone already published version 2.
     stale = trainer.post("/studio/publish", data={"text": second + "# again\n", "base": "1",
                                                   "replaces": "first-call"})
-    assert stale.status_code == 422 and "now version 2" in stale.get_data(as_text=True)
+    assert stale.status_code == 422 and "Line 1, column 5" in stale.get_data(as_text=True)
+    assert "published again since you opened it (now version 2)" in stale.get_data(as_text=True)
     # Not opened from the published id at all: new content may not take an id in use.
     taken = trainer.post("/studio/publish", data={"text": second + "# new\n", "base": "0"})
     assert "is already published; open it in the studio" in taken.get_data(as_text=True)

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, database, security, settings
+from . import cli, content_reload, database, security, settings
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,13 +53,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     else:
         # Under a `flask` command only `flask run` serves pages; it prepares the database on its first request.
         _start_up_on_first_request(app)
+    content_reload.init_app(app)  # after start-up, so the first request migrates before it looks at files
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, analytics, auth, courses, errors, library, play, progress, teams
+    from .web import admin, analytics, auth, courses, errors, library, play, progress, studio, teams
 
-    for module in (auth, play, progress, courses, library, analytics, admin, teams, errors):
+    for module in (auth, play, progress, courses, library, studio, analytics, admin, teams, errors):
         module.init_app(app)
 
 

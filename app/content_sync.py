@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import delete, select, text, true, update
+from sqlalchemy import delete, func, select, text, true, update
 
 from .database import upsert_insert, write
 from .engine.library import read_stored
@@ -15,7 +15,7 @@ from .engine.model import Badge, Course, Scenario, Skill
 from .engine.validate import validate
 from .extensions import db
 from .lessons import read_lessons, store_lessons, with_lessons
-from .models import ContentVersion, LibraryEntry, LibraryProblem
+from .models import ContentVersion, LessonText, LibraryEntry, LibraryProblem, Publication
 from .models.users import utcnow
 
 CATALOGUE_IDS = {"skills": "catalogue:skills", "badges": "catalogue:badges"}
@@ -35,9 +35,32 @@ def content_hash(kind: str, source_text: str) -> str:
     return hashlib.sha256(f"{kind}\n{source_text}".encode("utf-8")).hexdigest()
 
 
+def bundle_hash(kind: str, source_text: str, lessons: dict[str, str]) -> str:
+    """The identity of a version with its lessons, the same whether it came from a file or was published."""
+    return content_hash(kind, with_lessons(source_text, lessons))
+
+
+def published_kinds() -> dict[str, str]:
+    """Every id published from the browser, with its kind (roleplay, case_study or course)."""
+    return dict(db.session.execute(select(Publication.content_id, ContentVersion.kind).join(
+        ContentVersion, Publication.version_id == ContentVersion.id).distinct()).all())
+
+
+def latest_publications() -> dict[str, int]:
+    """Each published id's newest version row."""
+    newest = select(Publication.content_id, func.max(Publication.number).label("number")).group_by(
+        Publication.content_id).subquery()
+    return dict(db.session.execute(select(Publication.content_id, Publication.version_id).join(
+        newest, (Publication.content_id == newest.c.content_id) & (Publication.number == newest.c.number))).all())
+
+
 def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
-    """Store each valid file's current text as a version and point the catalogue at it."""
-    reports = validate([], root, static_dir)
+    """Store each valid file's current text as a version and point the catalogue at it.
+
+    Content published from the browser is the second source: it stays in the catalogue, and a file that
+    defines a published id is an error (skipped, and listed on the problems page): published content wins.
+    """
+    reports = validate([], root, static_dir, published=published_kinds())
 
     def apply() -> SyncResult:
         if db.engine.dialect.name == "postgresql":
@@ -54,17 +77,27 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
                 # Trainees keep the last good version of a file that now has errors.
                 skipped.append(report.display)
                 continue
-            content_id, kind, title, language = _describe(report.content, report.kind)
+            content_id, kind, title, language = describe_content(report.content, report.kind)
             source_text = report.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
             lessons = read_lessons(report.content, report.path, root) if isinstance(report.content, Course) else {}
             digest = content_hash(kind, with_lessons(source_text, lessons))
             inserted = db.session.execute(upsert_insert(ContentVersion).values(
                 content_id=content_id, kind=kind, content_hash=digest, source=report.display,
                 yaml_text=source_text, title=title, language=language, created_at=utcnow(),
-            ).on_conflict_do_nothing(index_elements=["content_hash"]))
-            new_versions += inserted.rowcount or 0
-            version_id = db.session.scalar(select(ContentVersion.id).where(ContentVersion.content_hash == digest))
+            ).on_conflict_do_nothing(index_elements=["content_hash"]).returning(ContentVersion.id))
+            # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT that adds nothing.
+            version_id = inserted.scalar()
+            new_versions += version_id is not None
+            if version_id is None:
+                version_id = db.session.scalar(select(ContentVersion.id).where(ContentVersion.content_hash == digest))
             store_lessons(version_id, lessons)
+            db.session.execute(upsert_insert(LibraryEntry).values(
+                content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
+            ).on_conflict_do_update(index_elements=["content_id"], set_={
+                "kind": kind, "version_id": version_id, "active": True, "updated_at": utcnow()}))
+            seen.add(content_id)
+        for content_id, version_id in latest_publications().items():
+            kind = db.session.scalar(select(ContentVersion.kind).where(ContentVersion.id == version_id))
             db.session.execute(upsert_insert(LibraryEntry).values(
                 content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
             ).on_conflict_do_update(index_elements=["content_id"], set_={
@@ -80,7 +113,7 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
     return write(apply)
 
 
-def _describe(content: object, kind: str) -> tuple[str, str, str, str]:
+def describe_content(content: object, kind: str) -> tuple[str, str, str, str]:
     """The stored id, kind, title and language of a built file."""
     if isinstance(content, Scenario):
         return content.id, content.kind, content.title, content.language
@@ -116,3 +149,9 @@ def stored_scenario(version: ContentVersion) -> Scenario:
     if not isinstance(content, Scenario):
         raise TypeError(f"version {version.id} is a {version.kind}, not a scenario")
     return content
+
+
+def stored_lessons(version_id: int) -> dict[str, str]:
+    """The lessons stored with a course version (from its files, or published with it), by path."""
+    return dict(db.session.execute(select(LessonText.ref, LessonText.markdown)
+                                   .where(LessonText.version_id == version_id)).all())

@@ -34,6 +34,7 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
         "CONTENT_ROOT": str(project_root),
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(app.instance_path) / "crm-dojo.sqlite3"),
         "SYNC_ON_START": True,
+        "CONTENT_RELOAD": False,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 512 * 1024,
         "MAX_FORM_PARTS": 200,
@@ -58,8 +59,8 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
 
 
 def from_environment() -> dict[str, Any]:
-    """Settings from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SYNC_ON_START, SECURE_COOKIES,
-    TIME_ZONE, WEEK_START and LEVELS (JSON)."""
+    """Settings from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SYNC_ON_START, CONTENT_RELOAD,
+    SECURE_COOKIES, TIME_ZONE, WEEK_START and LEVELS (JSON)."""
     found: dict[str, Any] = {}
     for name in ("TIME_ZONE", "WEEK_START"):
         if os.environ.get(name):
@@ -74,6 +75,8 @@ def from_environment() -> dict[str, Any]:
         found["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
     if os.environ.get("SYNC_ON_START", "").lower() in ("0", "false", "no"):
         found["SYNC_ON_START"] = False
+    if os.environ.get("CONTENT_RELOAD", "").lower() in ("1", "true", "yes"):
+        found["CONTENT_RELOAD"] = True
     if os.environ.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
         found["SESSION_COOKIE_SECURE"] = found["REMEMBER_COOKIE_SECURE"] = True
     return found

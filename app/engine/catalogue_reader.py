@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Mapping
 
 from .index import LibraryIndex
 from .model import ICON_NAMES, Badge, Course, Criteria, Module, Skill
@@ -29,8 +29,19 @@ def relative_inside(value: str, base: Path, boundary: Path) -> Path | None:
     return target
 
 
-def read_course(r: Reader, index: LibraryIndex, file_path: Path | None, lesson_root: Path | None) -> Course | None:
-    """A course with its modules checked against the library; lessons must stay inside `lesson_root`."""
+def lesson_path_ok(value: str) -> bool:
+    """True for a relative lesson path that names no parent folder, drive or absolute place."""
+    pure = PurePosixPath(value)
+    return (bool(pure.parts) and "\\" not in value and not pure.is_absolute() and ":" not in pure.parts[0]
+            and ".." not in pure.parts)
+
+
+def read_course(r: Reader, index: LibraryIndex, file_path: Path | None, lesson_root: Path | None,
+                lessons: Mapping[str, str] | None = None) -> Course | None:
+    """A course with its modules checked against the library; lessons must stay inside `lesson_root`.
+
+    A course published from the browser has no folder: `lessons` holds the texts sent with it, by path.
+    """
     data = r.loaded.data
     r.keys(data, (), COURSE_KEYS, ("id", "title", "modules"), "in a course")
     course_id = r.identifier(data, (), "id")
@@ -41,7 +52,7 @@ def read_course(r: Reader, index: LibraryIndex, file_path: Path | None, lesson_r
     if isinstance(data.get("modules"), list) and not data["modules"]:
         r.report(("modules",), "'modules' is empty; a course needs at least one module")
     modules = [module for _, raw, path in r.items(data, (), "modules")
-               if (module := _module(r, index, raw, path, file_path, lesson_root)) is not None]
+               if (module := _module(r, index, raw, path, file_path, lesson_root, lessons)) is not None]
     if course_id is None or title is None:
         return None
     return Course(
@@ -56,7 +67,7 @@ def read_course(r: Reader, index: LibraryIndex, file_path: Path | None, lesson_r
 
 
 def _module(r: Reader, index: LibraryIndex, raw: Any, path: KeyPath, file_path: Path | None,
-            lesson_root: Path | None) -> Module | None:
+            lesson_root: Path | None, lessons: Mapping[str, str] | None) -> Module | None:
     entry = r.mapping(raw, path, "a module")
     if entry is None:
         return None
@@ -70,7 +81,7 @@ def _module(r: Reader, index: LibraryIndex, raw: Any, path: KeyPath, file_path: 
     title = r.text(entry, path, "title")
     if kind == "lesson":
         ref = r.text(entry, path, "lesson")
-        if ref is None or not _lesson_exists(r, index, ref, path + ("lesson",), file_path, lesson_root):
+        if ref is None or not _lesson_exists(r, index, ref, path + ("lesson",), file_path, lesson_root, lessons):
             return None
         return Module("lesson", ref, title)
     ref = r.identifier(entry, path, kind)
@@ -92,8 +103,16 @@ def _module(r: Reader, index: LibraryIndex, raw: Any, path: KeyPath, file_path: 
 
 
 def _lesson_exists(r: Reader, index: LibraryIndex, ref: str, path: KeyPath, file_path: Path | None,
-                   lesson_root: Path | None) -> bool:
+                   lesson_root: Path | None, lessons: Mapping[str, str] | None) -> bool:
     if index.trusted:
+        return True
+    if lessons is not None:
+        if not lesson_path_ok(ref):
+            r.report(path, f"lesson path {ref!r} must be relative and stay inside the course (no '..' or '/')")
+            return False
+        if not lessons.get(ref, "").strip():
+            r.report(path, f"lesson {ref!r} has no text yet: paste it into the box for {ref!r} or upload the file")
+            return False
         return True
     if file_path is None or lesson_root is None:
         r.report(path, "lesson files can only be checked for a course saved as a file")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from .catalogue_reader import read_badges, read_course, read_skills
 from .index import LibraryIndex
@@ -14,6 +14,9 @@ from .reader import Reader
 from .scenario_reader import ScenarioReader
 from .stats import STATE_LIMIT, Stats, scenario_stats
 from .yamlsafe import Loaded, load_file, load_text
+
+# Kinds a trainer may publish from the browser; the badge and skill catalogues stay files.
+PUBLISHABLE_KINDS = ("roleplay", "case_study", "course")
 
 FileKind = Literal["scenario", "course", "badges", "skills"]
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -84,10 +87,15 @@ def yaml_files(folder: Path) -> list[Path]:
 
 
 class Library:
-    """The files of one library folder, parsed once, with the ids they define."""
+    """The files of one library folder, parsed once, with the ids they define.
 
-    def __init__(self, root: Path, static_dir: Path | None = None):
+    `published` maps the ids published from the browser to their kind (roleplay, case_study or course):
+    files may refer to them, and a file that defines one of them is an error (the published content wins).
+    """
+
+    def __init__(self, root: Path, static_dir: Path | None = None, published: Mapping[str, str] | None = None):
         self.root = root.resolve()
+        self.published = dict(published or {})
         self.files: list[Path] = sorted(path for folder in FOLDERS if (self.root / folder).is_dir()
                                         for path in yaml_files(self.root / folder))
         self._loaded: dict[Path, Loaded | ContentError] = {path: _try_load(path) for path in self.files}
@@ -95,6 +103,11 @@ class Library:
         self.first_owner: dict[str, Path] = {}
         for path in self.files:
             self._index_file(path)
+        for item_id, kind in self.published.items():
+            if kind == "course":
+                self.index.courses.add(item_id)
+            else:
+                self.index.scenario_kinds.setdefault(item_id, kind)
 
     def _index_file(self, path: Path) -> None:
         loaded = self._loaded[path]
@@ -150,8 +163,64 @@ class Library:
         report.problems = reader.problems
         return report
 
+    def check_text(self, text: str, display: str, lessons: Mapping[str, str] | None = None,
+                   replaces: str | None = None, newer: int | None = None) -> FileReport:
+        """Check a draft to publish against this library: files and published content together.
+
+        `lessons` holds a course's lesson texts by path; `replaces` is the published id the draft is a
+        new version of (None for new content): any other id already in use is an error. `newer` is the
+        number of a version of `replaces` published after the draft was opened, if any.
+        """
+        path = Path(display)
+        try:
+            loaded = load_text(text.replace("\r\n", "\n"))
+        except ContentError as exc:
+            return FileReport(path, display, "scenario", problems=list(exc.problems))
+        kind = kind_from_keys(loaded.data)
+        report = FileReport(path, display, kind)
+        reader = Reader(loaded)
+        if kind == "scenario":
+            self._check_scenario(reader, report)
+        elif kind == "course":
+            report.content = read_course(reader, self.index, None, None, lessons or {})
+        else:
+            reader.report((kind,), f"the {kind} catalogue is kept as courses/{kind}.yaml in the library "
+                          "folder; only scenarios, case studies and courses are published here", at="key")
+        raw_id = loaded.data.get("id")
+        report.id = raw_id if isinstance(raw_id, str) else None
+        if report.id is not None and kind in ("scenario", "course"):
+            self._check_draft_id(reader, report.id, kind, replaces)
+            if newer is not None and report.id == replaces:
+                reader.report(("id",), f"{report.id!r} has been published again since you opened it (now "
+                              f"version {newer}); open the newest version")
+        report.problems = reader.problems
+        return report
+
+    def _check_draft_id(self, reader: Reader, item_id: str, kind: FileKind, replaces: str | None) -> None:
+        owner = self.first_owner.get(item_id)
+        if owner is not None:
+            reader.report(("id",), f"id {item_id!r} is defined by the file {self.display_name(owner)}; "
+                          "content in the library folders cannot be replaced from the browser, so change "
+                          "that file or choose another id")
+            return
+        if item_id != replaces and item_id in self.published:
+            reader.report(("id",), f"id {item_id!r} is already published; open it in the studio to publish "
+                          "a new version, or choose another id")
+            return
+        if item_id == replaces and item_id in self.published:
+            was = self.published[item_id]
+            now = "course" if kind == "course" else str(reader.loaded.data.get("kind", "roleplay"))
+            if now in PUBLISHABLE_KINDS and now != was:
+                reader.report(("id",), f"id {item_id!r} is published as a {was.replace('_', ' ')}; a new "
+                              f"version must stay a {was.replace('_', ' ')} (choose another id for this one)")
+
     def _check_unique_id(self, reader: Reader, path: Path, inside: bool) -> None:
         item_id = reader.loaded.data.get("id")
+        if isinstance(item_id, str) and item_id in self.published:
+            reader.report(("id",), f"id {item_id!r} is already published from the browser, and published "
+                          "content wins: this file is skipped until it uses another id", severity="error"
+                          if inside else "warning")
+            return
         owner = self.first_owner.get(item_id) if isinstance(item_id, str) else None
         if owner is None or owner == path:
             return
@@ -230,3 +299,18 @@ def _try_load(path: Path) -> Loaded | ContentError:
         return exc
     except OSError as exc:
         return ContentError([Problem(1, 1, "error", f"cannot read the file: {exc.strerror}")])
+
+
+def draft_lesson_paths(text: str) -> list[str]:
+    """The lesson paths a course draft names, in module order, each once; none when it does not read."""
+    try:
+        data = load_text(text.replace("\r\n", "\n")).data
+    except ContentError:
+        return []
+    modules = data.get("modules") if kind_from_keys(data) == "course" else None
+    found: list[str] = []
+    for module in modules if isinstance(modules, list) else []:
+        lesson = module.get("lesson") if isinstance(module, dict) else None
+        if isinstance(lesson, str) and lesson.strip() and lesson not in found:
+            found.append(lesson)
+    return found

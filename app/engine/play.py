@@ -185,6 +185,20 @@ class Playthrough:
             return self._answer(action)
         return self._choose(action)
 
+    def jump(self, step_id: str) -> None:
+        """Move to any node or question, keeping variables and points so far: a trainer's preview shortcut."""
+        if self.scenario.is_case_study:
+            ids = [question.id for question in self.scenario.questions]
+            if step_id not in ids:
+                raise ActionRefused(f"there is no question {step_id!r}", self.step_id, ids)
+            self.question_index = ids.index(step_id)
+            self.finished = False
+            return
+        if step_id not in self.scenario.nodes:
+            raise ActionRefused(f"there is no node {step_id!r}", self.step_id, list(self.scenario.nodes))
+        self.finished = self.stuck = False
+        self._enter(step_id)
+
     def _refuse(self, action: Action, reason: str) -> None:
         offered = self.describe_offer()
         where = "question" if self.scenario.is_case_study else "node"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Mapping
 
 from .library import FileReport, Library, library_root_of, yaml_files
 
@@ -24,15 +25,20 @@ def collect(paths: list[str], default_root: Path) -> list[tuple[Path, str]]:
     return found
 
 
-def validate(paths: list[str], default_root: Path, static_dir: Path | None = None) -> list[FileReport]:
-    """Check every file named or found, each against its own library (or the default one), in path order."""
+def validate(paths: list[str], default_root: Path, static_dir: Path | None = None,
+             published: Mapping[str, str] | None = None) -> list[FileReport]:
+    """Check every file named or found, each against its own library (or the default one), in path order.
+
+    `published` (id -> kind) joins the default library: the content published from the browser.
+    """
     libraries: dict[Path, Library] = {}
     reports = []
     for path, display in sorted(collect(paths, default_root), key=lambda item: item[1]):
         root = library_root_of(path) or default_root
         library = libraries.get(root.resolve())
         if library is None:
-            library = libraries[root.resolve()] = Library(root, static_dir)
+            extra = published if root.resolve() == default_root.resolve() else None
+            library = libraries[root.resolve()] = Library(root, static_dir, extra)
         reports.append(library.check(path, display))
     return reports
 

@@ -1,6 +1,6 @@
 """Database models, split by area; import from here."""
 
-from .content import ContentVersion, LibraryEntry, LibraryProblem
+from .content import ContentVersion, LibraryEntry, LibraryProblem, Publication
 from .courses import CourseCompletion, LessonOpen, LessonText
 from .play import Attempt, AttemptStep, BestResult
 from .points import PointsEntry
@@ -9,4 +9,5 @@ from .users import AppSetting, LoginThrottle, User
 
 __all__ = ["ActivityDay", "AppSetting", "Attempt", "AttemptStep", "BadgeAward", "BestResult", "ContentVersion",
            "CourseCompletion", "CourseScore", "KudosEvent", "LessonOpen", "LessonText", "LibraryEntry",
-           "LibraryProblem", "LoginThrottle", "PeriodScore", "PointsEntry", "SkillScore", "Team", "TeamMember", "User"]
+           "LibraryProblem", "LoginThrottle", "PeriodScore", "PointsEntry", "Publication", "SkillScore", "Team",
+           "TeamMember", "User"]

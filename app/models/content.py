@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -56,3 +56,21 @@ class LibraryProblem(db.Model):
     col: Mapped[int] = mapped_column(Integer)
     severity: Mapped[str] = mapped_column(String(8))
     message: Mapped[str] = mapped_column(Text)
+
+
+class Publication(db.Model):
+    """The n-th version of an id published from the browser; (content_id, number) is unique, so of two
+    trainers publishing on top of the same version only one gets the next number."""
+
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("content_id", "number", name="one_publication_per_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(64), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int] = mapped_column(ForeignKey("content_versions.id"))
+    published_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    version: Mapped[ContentVersion] = relationship(lazy="joined")
+

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from app.publishing import Draft, publish
+
 ROLES = ("anonymous", "trainee", "mentor", "trainer", "admin")
 STAFF = ("trainer", "admin")
 SIGNED_IN = ROLES[1:]
@@ -39,6 +41,15 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/analytics/scenarios/<content_id>/<table>.csv"): STAFF,
     ("GET", "/analytics/courses/<content_id>"): STAFF,
     ("GET", "/analytics/courses/<content_id>/<table>.csv"): STAFF,
+    ("GET", "/studio"): STAFF,
+    ("GET", "/studio/new"): STAFF,
+    ("GET", "/studio/<content_id>/edit"): STAFF,
+    ("POST", "/studio/check"): STAFF,
+    ("POST", "/studio/publish"): STAFF,
+    ("GET", "/studio/<content_id>/download"): STAFF,
+    ("GET", "/studio/<content_id>/preview"): STAFF,
+    ("POST", "/studio/<content_id>/preview"): STAFF,
+    ("POST", "/studio/preview"): STAFF,
     ("GET", "/admin/users"): ("admin",),
     ("POST", "/admin/users"): ("admin",),
     ("POST", "/admin/users/<id:user_id>/deactivate"): ("admin",),
@@ -60,6 +71,18 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/admin/teams/<id:team_id>/members/<id:user_id>/remove"): ("admin",),
     ("POST", "/admin/leaderboards"): ("admin",),
 }
+
+
+PUBLISHED_SCENARIO = """id: published-one
+title: Published from the browser
+nodes:
+  start:
+    say: Hello
+    choices:
+      - {id: done, text: Bye, goto: end}
+  end:
+    ending: success
+"""
 
 
 def app_routes(app: Flask) -> set[tuple[str, str]]:
@@ -85,10 +108,13 @@ def world(app, make_user, login):
         from app import teams
         team_id = teams.create_team("Front desk")
         teams.add_member(team_id, "spare-trainee")
+        publish(ids["trainer"], Draft(PUBLISHED_SCENARIO))
     return {"ids": ids, "attempt_id": attempt_id, "team_id": team_id}
 
 
 def _url(rule: str, world: dict) -> str:
+    if rule == "/studio/<content_id>/edit":
+        return "/studio/published-one/edit"  # only published content opens in the editor
     return (rule.replace("<id:attempt_id>", str(world["attempt_id"]))
             .replace("<id:user_id>", str(world["ids"]["spare"]))
             .replace("<id:team_id>", str(world["team_id"]))

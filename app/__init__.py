@@ -56,9 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, errors, library, play
+    from .web import admin, auth, errors, library, mentoring, my_reviews, play, review
 
-    for module in (auth, play, library, admin, errors):
+    for module in (auth, play, library, admin, review, my_reviews, mentoring, errors):
         module.init_app(app)
 
 

@@ -18,6 +18,7 @@ from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import record_result
+from .reviews import link_retry_requests
 
 # Each action replays the ones before it, so an endless loop must end somewhere.
 MAX_STEPS = 300
@@ -124,6 +125,8 @@ def _new_attempt(user_id: int, content_id: str) -> int:
         if existing is None:
             raise
         return existing.id
+    # A mentor's open request to play this scenario again is answered by this attempt.
+    link_retry_requests(user_id, content_id, attempt.id)
     _finish_if_over(attempt)
     return attempt.id
 

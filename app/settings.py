@@ -34,6 +34,16 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
         "LOGIN_LOCK_SECONDS": 300,
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "tr", "fa"],
+        # Scored by mentors when a scenario names no `rubric` of its own: ids, labels, 0 to max each.
+        "DEFAULT_RUBRIC": [
+            {"id": "empathy", "label": "Empathy", "max": 5},
+            {"id": "emotional-stability", "label": "Emotional stability", "max": 5},
+            {"id": "conscientiousness", "label": "Conscientiousness", "max": 5},
+            {"id": "adaptability", "label": "Adaptability", "max": 5},
+            {"id": "optimism", "label": "Optimism", "max": 5},
+        ],
+        "MENTOR_BONUS_CAP": 50,
+        "REVIEW_CLAIM_MINUTES": 30,
     }
 
 

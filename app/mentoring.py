@@ -113,8 +113,9 @@ def assign(by: int, mentor_id: int, trainee_id: int) -> None:
             raise Refused("Only an active trainee can be given a mentor.")
         added = db.session.execute(upsert_insert(MentorAssignment).values(
             mentor_id=mentor_id, trainee_id=trainee_id, created_at=utcnow(),
-        ).on_conflict_do_nothing(index_elements=["mentor_id", "trainee_id"]))
-        if added.rowcount:
+        ).on_conflict_do_nothing(index_elements=["mentor_id", "trainee_id"])
+            .returning(MentorAssignment.mentor_id)).scalar()
+        if added is not None:
             record(by, "pair", None, mentor=mentor_id, trainee=trainee_id)
     write(run)
 

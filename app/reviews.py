@@ -315,10 +315,10 @@ def request_retry(mentor_id: int, attempt_id: int, note: str) -> bool:
         added = db.session.execute(upsert_insert(RetryRequest).values(
             attempt_id=attempt.id, trainee_id=attempt.user_id, mentor_id=mentor_id, content_id=attempt.content_id,
             note=note, created_at=clock.now(),
-        ).on_conflict_do_nothing(index_elements=["attempt_id"]))
-        if added.rowcount:
+        ).on_conflict_do_nothing(index_elements=["attempt_id"]).returning(RetryRequest.id)).scalar()
+        if added is not None:
             record(mentor_id, "retry", attempt.id, note=note)
-        return bool(added.rowcount)
+        return added is not None
 
     return write(run)
 

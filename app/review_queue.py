@@ -16,8 +16,8 @@ from .mentoring import NotFound, Person, record, trainee_ids, visible_attempt
 from .models import Attempt, AttemptStep, Review, ReviewClaim, User
 from .models.play import ACTIVE, FINISHED
 
-__all__ = ["ClaimView", "NotFound", "QueueItem", "Taken", "claim", "claim_holder", "queue", "queue_count",
-           "release"]
+__all__ = ["ClaimView", "NotFound", "Question", "QueueItem", "Taken", "claim", "claim_holder", "open_questions",
+           "queue", "queue_count", "release"]
 
 
 class Taken(RuntimeError):
@@ -99,6 +99,31 @@ def queue(mentor_id: int, trainee_id: int | None = None, content_id: str | None 
                       attempt.version.title, attempt.outcome, attempt.points,
                       aware(attempt.finished_at or attempt.started_at), bool(replied), claims.get(attempt.id))
             for attempt, user, replied in rows]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A trainee's question on a review that no later edit of the review has answered yet."""
+
+    attempt_id: int
+    trainee: Person
+    title: str
+    text: str
+    asked_at: datetime
+
+
+def open_questions(mentor_id: int) -> list[Question]:
+    """Questions from the mentor's trainees asked after their review was last saved, oldest first."""
+    query = (select(Review, Attempt, User).join(Attempt, Attempt.id == Review.attempt_id)
+             .join(User, User.id == Review.trainee_id)
+             .where(Review.question.is_not(None), Review.question_at > Review.updated_at)
+             .order_by(Review.question_at))
+    visible = trainee_ids(mentor_id)
+    if visible is not None:
+        query = query.where(Review.trainee_id.in_(visible))
+    return [Question(attempt.id, Person(user.id, user.username, user.display_name), attempt.version.title,
+                     review.question or "", aware(review.question_at or review.updated_at))
+            for review, attempt, user in db.session.execute(query)]
 
 
 def queue_count(mentor_id: int) -> int:

@@ -27,14 +27,13 @@ from .points import award
 from .review_queue import aware, claim_holder
 
 __all__ = ["Conflict", "Grade", "Invalid", "NotFound", "Refused", "add_comment", "link_retry_requests",
-           "load_transcript", "open_retry_requests", "parse_grade", "request_retry", "rubric_for", "save_review",
+           "load_transcript", "mentor_transcript", "open_retry_requests", "parse_grade", "request_retry", "rubric_for", "save_review",
            "unseen_review_count", "well_graded_count"]
 
 MAX_COMMENT_CHARS = 5000
 MAX_OVERALL_CHARS = 10_000
 MAX_SHOUT_OUT_CHARS = 280
 MAX_NOTE_CHARS = 2000
-WELL_GRADED_SHARE = 0.8
 
 
 class Invalid(ValueError):
@@ -340,6 +339,7 @@ def open_retry_requests(user_id: int) -> list[RetryView]:
 
 def well_graded_count(user_id: int) -> int:
     """How many of a trainee's attempts have a current grade of at least 80% of their rubric's maximum."""
+    # total / max >= 4 / 5, in whole numbers so no database rounds it.
     return db.session.scalar(select(func.count()).select_from(Review).where(
         Review.trainee_id == user_id, Review.score_max > 0,
         Review.score_total * 5 >= Review.score_max * 4)) or 0

@@ -48,7 +48,7 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
 
 
 def from_environment() -> dict[str, Any]:
-    """Settings from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SYNC_ON_START, SECURE_COOKIES."""
+    """Settings from the environment variables listed in the README (DATABASE_URL, SECRET_KEY and others)."""
     found: dict[str, Any] = {}
     if os.environ.get("DATABASE_URL"):
         found["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ["DATABASE_URL"])
@@ -58,6 +58,9 @@ def from_environment() -> dict[str, Any]:
         found["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
     if os.environ.get("SYNC_ON_START", "").lower() in ("0", "false", "no"):
         found["SYNC_ON_START"] = False
+    for name in ("MENTOR_BONUS_CAP", "REVIEW_CLAIM_MINUTES"):
+        if os.environ.get(name):
+            found[name] = int(os.environ[name])
     if os.environ.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
         found["SESSION_COOKIE_SECURE"] = found["REMEMBER_COOKIE_SECURE"] = True
     return found

@@ -58,7 +58,8 @@ def queue() -> Response:
     everything = review_queue.queue(current_user.id) if trainee_id or content_id else items
     scenarios = sorted({(item.content_id, item.title) for item in everything}, key=lambda pair: pair[1].casefold())
     return render("review/queue.html", "review/_queue_items.html", items=items, trainees=my_trainees(current_user.id),
-                  scenarios=scenarios, chosen_trainee=trainee_id, chosen_scenario=content_id)
+                  scenarios=scenarios, chosen_trainee=trainee_id, chosen_scenario=content_id,
+                  questions=review_queue.open_questions(current_user.id))
 
 
 def _sheet(attempt_id: int, status: int = 200, error: str | None = None, draft: dict[str, str] | None = None,

@@ -232,9 +232,12 @@ def test_trainee_sees_review_beside_turns_counts_it_once_and_may_ask_once(app, t
     twice = ayse.post(f"/reviews/{review_id}/question", data={"question": "And again?"})
     assert twice.status_code == 409
     assert "When should I say it?" in mona.get(f"/review/attempts/{attempt_id}").get_data(as_text=True)
+    assert "When should I say it?" in mona.get("/review/queue").get_data(as_text=True)
+    assert "When should I say it?" not in sign_in(app, "omar").get("/review/queue").get_data(as_text=True)
     # An edit is news again.
     mona.post(f"/review/attempts/{attempt_id}/grade", data=grade_form(5, revision=1))
     assert 'data-testid="unseen-reviews">1<' in ayse.get("/library").get_data(as_text=True)
+    assert 'data-testid="questions"' not in mona.get("/review/queue").get_data(as_text=True)  # answered by the edit
     assert sign_in(app, "mehmet").get(f"/reviews/{review_id}").status_code == 404
     assert ayse.post(f"/reviews/{review_id}/question", data={"question": " "}).status_code in (400, 409)
 

@@ -69,7 +69,7 @@ def _sheet(attempt_id: int, status: int = 200, error: str | None = None, draft: 
     except reviews.NotFound:
         abort(404)
     return render("review/sheet.html", "review/_sheet.html", status, t=transcript, error=error, draft=draft,
-                  notice=notice, claim=review_queue.claim_holder(attempt_id),
+                  notice=notice, claim=review_queue.claim_holder(attempt_id), send_counts=is_partial(),
                   bonus_cap=current_app.config["MENTOR_BONUS_CAP"])
 
 

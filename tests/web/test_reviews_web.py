@@ -207,6 +207,7 @@ def test_comment_needs_a_real_turn_and_text(app, team):
                         headers=HX)
     body = swapped.get_data(as_text=True)
     assert swapped.status_code == 200 and body.lstrip().startswith('<div id="review-sheet"') and "Good start" in body
+    assert '<span id="review-counts" class="review-counts" hx-swap-oob="true">' in body and "<html" not in body
 
 
 def test_trainee_sees_review_beside_turns_counts_it_once_and_may_ask_once(app, team):

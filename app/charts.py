@@ -50,7 +50,14 @@ def percent_chart(series: dict[str, list[tuple[date, float]]], width: int = 640,
     left, top, right, bottom = 44, 12, 12, 28
     plot_width, plot_height = width - left - right, height - top - bottom
     days = sorted({day for values in series.values() for day, _ in values})
-    first, last = (days[0], days[-1]) if days else (date.today(), date.today())
+
+    def y(value: float) -> float:
+        return top + plot_height * (1 - max(0.0, min(100.0, value)) / 100)
+
+    y_ticks = [Tick(y(value), f"{value}%") for value in (0, 25, 50, 75, 100)]
+    if not days:
+        return LineChart(width, height, left, top, plot_width, plot_height, [], [], y_ticks)
+    first, last = days[0], days[-1]
     span = max((last - first).days, 1)
 
     def x(day: date) -> float:
@@ -58,13 +65,9 @@ def percent_chart(series: dict[str, list[tuple[date, float]]], width: int = 640,
             return left + plot_width / 2
         return left + plot_width * (day - first).days / span
 
-    def y(value: float) -> float:
-        return top + plot_height * (1 - max(0.0, min(100.0, value)) / 100)
-
     lines = [Line(label, f"series-{index % palette}", [(x(day), y(value)) for day, value in sorted(values)],
                   [(day.isoformat(), round(value, 1)) for day, value in sorted(values)])
              for index, (label, values) in enumerate(series.items()) if values]
     shown_days = days if len(days) <= 6 else [days[round(i * (len(days) - 1) / 5)] for i in range(6)]
     x_ticks = [Tick(x(day), day.strftime("%d %b")) for day in dict.fromkeys(shown_days)]
-    y_ticks = [Tick(y(value), f"{value}%") for value in (0, 25, 50, 75, 100)]
     return LineChart(width, height, left, top, plot_width, plot_height, lines, x_ticks, y_ticks)

@@ -215,6 +215,17 @@ class RetryView:
 
 
 @dataclass(frozen=True)
+class RevisionView:
+    """One saved grade in a review's history."""
+
+    number: int
+    mentor: str
+    points: int
+    bonus: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Transcript:
     """Everything a review page shows about one attempt: the stored scenario, the turns, grade and requests."""
 
@@ -230,6 +241,7 @@ class Transcript:
     rubric: tuple[RubricItem, ...]
     review: ReviewView | None
     retry: RetryView | None
+    history: list[RevisionView]
 
 
 def _review_view(review: Review) -> ReviewView:
@@ -262,6 +274,11 @@ def load_transcript(attempt: Attempt) -> Transcript:
              for step in steps]
     review = db.session.scalar(select(Review).where(Review.attempt_id == attempt.id))
     retry = db.session.scalar(select(RetryRequest).where(RetryRequest.attempt_id == attempt.id))
+    history = [] if review is None else [
+        RevisionView(revision.number, name, revision.points, revision.bonus, aware(revision.created_at))
+        for revision, name in db.session.execute(
+            select(ReviewRevision, User.display_name).join(User, User.id == ReviewRevision.mentor_id)
+            .where(ReviewRevision.review_id == review.id).order_by(ReviewRevision.number))]
     trainee = db.session.get(User, attempt.user_id)
     skills = {} if attempt.skills_version is None else {
         skill.id: skill.name for skill in stored_content(attempt.skills_version) if isinstance(skill, Skill)}
@@ -269,7 +286,7 @@ def load_transcript(attempt: Attempt) -> Transcript:
                       attempt.status, attempt.outcome, attempt.points,
                       aware(attempt.finished_at) if attempt.finished_at else None, skills, turns,
                       rubric_for(scenario), _review_view(review) if review else None,
-                      _retry_view(retry, scenario.title) if retry else None)
+                      _retry_view(retry, scenario.title) if retry else None, history)
 
 
 def mentor_transcript(mentor_id: int, attempt_id: int) -> Transcript:

@@ -124,6 +124,8 @@ def test_grade_lands_in_the_ledger_once_and_edits_replace_its_points(app, team):
     lower = mona.post(f"/review/attempts/{attempt_id}/grade", data=grade_form(5, revision=2, bonus="3"))
     assert lower.status_code == 303
     assert review_points(app, attempt_id) == [(f"{key}:r1", 30), (f"{key}:r2", -20), (f"{key}:r3", 18)]
+    history = mona.get(f"/review/attempts/{attempt_id}").get_data(as_text=True).split('data-testid="history"')[1]
+    assert "30 points (bonus 10)" in history and "10 points (bonus 0)" in history and "28 points (bonus 3)" in history
     with app.app_context():
         trainee = db.session.get(User, team["ayse"])
         attempt_points = db.session.scalar(select(func.sum(PointsEntry.amount)).where(

@@ -142,7 +142,11 @@ def start_attempt(user_id: int, content_id: str) -> int:
     """Resume the trainee's running attempt at this scenario, or start one on the current version."""
     def run() -> int:
         existing = _active_attempt(user_id, content_id)
-        return existing.id if existing is not None else _new_attempt(user_id, content_id)
+        if existing is None:
+            return _new_attempt(user_id, content_id)
+        # Resuming a later attempt than the one a mentor reviewed answers their request too.
+        link_retry_requests(user_id, content_id, existing.id)
+        return existing.id
     return write(run)
 
 

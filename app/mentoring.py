@@ -14,7 +14,7 @@ from .extensions import db
 from .models import Attempt, MentorAssignment, ReviewAudit, User
 from .models.users import utcnow
 
-MENTOR_ROLES = ("mentor", "trainer", "admin")
+MENTOR_ROLES = ("mentor",)
 AUDIT_ACTIONS = ("grade", "edit", "bonus", "claim", "release", "retry", "comment", "pair", "unpair")
 
 
@@ -95,7 +95,7 @@ def pairs() -> list[Pair]:
 
 
 def candidates() -> tuple[list[Person], list[Person]]:
-    """Active people who can mentor, and active trainees, for the pairing form."""
+    """Active mentors and active trainees, for the pairing form."""
     people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name)).all()
     return ([_person(u) for u in people if u.role in MENTOR_ROLES],
             [_person(u) for u in people if u.role == "trainee"])
@@ -108,7 +108,7 @@ def assign(by: int, mentor_id: int, trainee_id: int) -> None:
         if mentor is None or trainee is None:
             raise NotFound("no such person")
         if mentor.role not in MENTOR_ROLES or not mentor.active:
-            raise Refused("Only an active mentor, trainer or admin can mentor someone.")
+            raise Refused("Only an active mentor can be paired with a trainee (admins see every trainee anyway).")
         if trainee.role != "trainee" or not trainee.active:
             raise Refused("Only an active trainee can be given a mentor.")
         added = db.session.execute(upsert_insert(MentorAssignment).values(

@@ -103,6 +103,8 @@ def save_review(mentor_id: int, attempt_id: int, expected_revision: int, grade: 
         attempt = visible_attempt(mentor_id, attempt_id)
         if attempt.status == ACTIVE:
             raise Refused("This attempt is still being played; review it once it has ended.")
+        if attempt.user_id == mentor_id:
+            raise Refused("Nobody grades their own attempt.")
         scenario = stored_scenario(attempt.version)
         rubric = rubric_for(scenario)
         if set(grade.scores) != {item.id for item in rubric}:
@@ -340,10 +342,11 @@ def request_retry(mentor_id: int, attempt_id: int, note: str) -> bool:
 
 
 def link_retry_requests(user_id: int, content_id: str, new_attempt_id: int) -> None:
-    """Answer the trainee's open retry requests for a scenario with the attempt just started (inside its write)."""
+    """Answer the trainee's open retry requests for a scenario with a later attempt at it (inside its write)."""
     db.session.execute(update(RetryRequest).where(
         RetryRequest.trainee_id == user_id, RetryRequest.content_id == content_id,
-        RetryRequest.new_attempt_id.is_(None)).values(new_attempt_id=new_attempt_id))
+        RetryRequest.new_attempt_id.is_(None), RetryRequest.attempt_id < new_attempt_id,
+    ).values(new_attempt_id=new_attempt_id))
 
 
 def open_retry_requests(user_id: int) -> list[RetryView]:

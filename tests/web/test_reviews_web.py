@@ -268,6 +268,18 @@ def test_retry_request_is_shown_and_the_next_attempt_answers_it(app, team):
     assert mona.post(f"/review/attempts/{active}/retry", data={"note": ""}).status_code == 409
 
 
+def test_resuming_a_later_running_attempt_answers_a_retry_request(app, team):
+    ayse = sign_in(app, "ayse")
+    reviewed = play_with_reply(ayse)
+    running = start(ayse)  # started again before the mentor got to it
+    mona = sign_in(app, "mona")
+    mona.post(f"/review/attempts/{reviewed}/retry", data={"note": "Slow down."})
+    assert "Slow down." in ayse.get("/library").get_data(as_text=True)
+    assert start(ayse) == running
+    assert 'data-testid="retry-requests"' not in ayse.get("/library").get_data(as_text=True)
+    assert f"/review/attempts/{running}" in mona.get(f"/review/attempts/{reviewed}").get_data(as_text=True)
+
+
 def test_public_functions_for_badges_and_dashboards(app, team, tmp_path):
     from app.reviews import open_retry_requests, unseen_review_count, well_graded_count
 
@@ -318,8 +330,10 @@ def test_pairing_in_the_browser_by_trainers(app, team):
     assert tara.post("/mentors", data={"mentor": str(team["omar"]), "trainee": str(team["mehmet"])}).status_code == 303
     attempt_id = play_with_reply(sign_in(app, "mehmet"))
     assert sign_in(app, "omar").get(f"/review/attempts/{attempt_id}").status_code == 200
-    refused = tara.post("/mentors", data={"mentor": str(team["ayse"]), "trainee": str(team["mehmet"])})
-    assert refused.status_code == 409
+    for not_a_mentor in ("ayse", "tara", "root"):
+        refused = tara.post("/mentors", data={"mentor": str(team[not_a_mentor]), "trainee": str(team["mehmet"])})
+        assert refused.status_code == 409
+    assert tara.post("/mentors", data={"mentor": str(team["omar"]), "trainee": str(team["mona"])}).status_code == 409
     assert tara.post("/mentors", data={"mentor": "x", "trainee": "1"}).status_code == 400
     assert tara.post("/mentors", data={"mentor": "999", "trainee": "1"}).status_code == 400
     assert tara.post("/mentors/remove", data={"mentor": str(team["omar"]),
@@ -341,3 +355,12 @@ def test_admins_read_the_audit_trail(app, team):
     assert "<td>claim</td>" not in root.get("/admin/audit?action=grade").get_data(as_text=True)
     assert root.get("/admin/audit?action=drop").status_code == 400
     assert sign_in(app, "tara").get("/admin/audit").status_code == 404
+
+
+def test_an_admin_cannot_grade_their_own_attempt(app, team):
+    root = sign_in(app, "root")
+    attempt_id = play_with_reply(root)
+    assert root.get(f"/review/attempts/{attempt_id}").status_code == 200
+    refused = root.post(f"/review/attempts/{attempt_id}/grade", data=grade_form(5))
+    assert refused.status_code == 409 and "Nobody grades their own attempt." in refused.get_data(as_text=True)
+    assert review_points(app, attempt_id) == []

@@ -58,9 +58,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, analytics, auth, courses, errors, library, play, progress, studio, teams
+    from .web import (admin, analytics, auth, courses, errors, library, mentoring, my_reviews, play, progress,
+                      review, studio, teams)
 
-    for module in (auth, play, progress, courses, library, studio, analytics, admin, teams, errors):
+    for module in (auth, play, progress, courses, library, studio, analytics, review, my_reviews, mentoring, admin,
+                   teams, errors):
         module.init_app(app)
 
 

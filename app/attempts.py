@@ -21,6 +21,7 @@ from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import Finish, record_result
+from .reviews import link_retry_requests
 from .rewards import EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding
 
 # Each action replays the ones before it, so an endless loop must end somewhere.
@@ -139,6 +140,8 @@ def _new_attempt(user_id: int, content_id: str) -> int:
         if existing is None:
             raise
         return existing.id
+    # A mentor's open request to play this scenario again is answered by this attempt.
+    link_retry_requests(user_id, content_id, attempt.id)
     _finish_if_over(attempt)
     return attempt.id
 
@@ -154,7 +157,11 @@ def start_attempt(user_id: int, content_id: str) -> int:
     """Resume the trainee's running attempt at this scenario, or start one on the current version."""
     def run() -> int:
         existing = _active_attempt(user_id, content_id)
-        return existing.id if existing is not None else _new_attempt(user_id, content_id)
+        if existing is None:
+            return _new_attempt(user_id, content_id)
+        # Resuming a later attempt than the one a mentor reviewed answers their request too.
+        link_retry_requests(user_id, content_id, existing.id)
+        return existing.id
     return write(run)
 
 

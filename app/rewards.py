@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash
@@ -17,7 +17,7 @@ from .engine.model import Badge, Course, Scenario
 from .extensions import db
 from .game_rules import day_of, today
 from .models import (ActivityDay, BadgeAward, BestResult, ContentVersion, CourseCompletion, KudosEvent, LibraryEntry,
-                     SkillScore, User)
+                     Review, SkillScore, User)
 from .models.content import SCENARIO_KINDS
 from .models.users import utcnow
 from .points import award
@@ -109,9 +109,12 @@ def celebrate_courses(user_id: int, course_ids: list[str]) -> None:
         post_kudos(user_id, "course", course_id, title)
 
 
-def well_reviewed(user_id: int) -> int:
-    """Attempts a mentor graded at 80% or more of the rubric's maximum."""
-    return 0
+def well_graded_count(user_id: int) -> int:
+    """How many of a trainee's attempts have a current grade of at least 80% of their rubric's maximum."""
+    # total / max >= 4 / 5, in whole numbers so no database rounds it.
+    return db.session.scalar(select(func.count()).select_from(Review).where(
+        Review.trainee_id == user_id, Review.score_max > 0,
+        Review.score_total * 5 >= Review.score_max * 4)) or 0
 
 
 def facts_for(user_id: int, library: LibraryFacts) -> Facts:
@@ -125,7 +128,7 @@ def facts_for(user_id: int, library: LibraryFacts) -> Facts:
                                            .where(SkillScore.user_id == user_id)).all())
     points = db.session.scalar(select(User.points_total).where(User.id == user_id)) or 0
     return Facts(records, points, skill_totals, completed_courses(user_id), streak_days(user_id),
-                 well_reviewed(user_id))
+                 well_graded_count(user_id))
 
 
 def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int | None = None) -> bool:

@@ -55,12 +55,21 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
         "LEADERBOARD_SIZE": 20,
         "LEADERBOARD_NEIGHBOURS": 3,
         "LANGUAGES": ["en", "tr", "fa"],
+        # Scored by mentors when a scenario names no `rubric` of its own: ids, labels, 0 to max each.
+        "DEFAULT_RUBRIC": [
+            {"id": "empathy", "label": "Empathy", "max": 5},
+            {"id": "emotional-stability", "label": "Emotional stability", "max": 5},
+            {"id": "conscientiousness", "label": "Conscientiousness", "max": 5},
+            {"id": "adaptability", "label": "Adaptability", "max": 5},
+            {"id": "optimism", "label": "Optimism", "max": 5},
+        ],
+        "MENTOR_BONUS_CAP": 50,
+        "REVIEW_CLAIM_MINUTES": 30,
     }
 
 
 def from_environment() -> dict[str, Any]:
-    """Settings from the environment: DATABASE_URL, SECRET_KEY, TRUSTED_PROXIES, SYNC_ON_START, CONTENT_RELOAD,
-    SECURE_COOKIES, TIME_ZONE, WEEK_START and LEVELS (JSON)."""
+    """Settings from the environment variables listed in the README (DATABASE_URL, SECRET_KEY and others)."""
     found: dict[str, Any] = {}
     for name in ("TIME_ZONE", "WEEK_START"):
         if os.environ.get(name):
@@ -77,6 +86,9 @@ def from_environment() -> dict[str, Any]:
         found["SYNC_ON_START"] = False
     if os.environ.get("CONTENT_RELOAD", "").lower() in ("1", "true", "yes"):
         found["CONTENT_RELOAD"] = True
+    for name in ("MENTOR_BONUS_CAP", "REVIEW_CLAIM_MINUTES"):
+        if os.environ.get(name):
+            found[name] = int(os.environ[name])
     if os.environ.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
         found["SESSION_COOKIE_SECURE"] = found["REMEMBER_COOKIE_SECURE"] = True
     return found

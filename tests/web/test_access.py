@@ -9,6 +9,7 @@ from app.publishing import Draft, publish
 
 ROLES = ("anonymous", "trainee", "mentor", "trainer", "admin")
 STAFF = ("trainer", "admin")
+MENTORS = ("mentor", "admin")  # the mentor is paired with the trainee who owns the attempt
 SIGNED_IN = ROLES[1:]
 
 # (method, rule) -> the roles allowed through; anonymous callers of any other route are sent to sign in,
@@ -70,6 +71,22 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/admin/teams/<id:team_id>/members"): ("admin",),
     ("POST", "/admin/teams/<id:team_id>/members/<id:user_id>/remove"): ("admin",),
     ("POST", "/admin/leaderboards"): ("admin",),
+    ("GET", "/review/queue"): MENTORS,
+    ("GET", "/review/overview"): MENTORS,
+    ("GET", "/review/trainees/<id:trainee_id>"): MENTORS,
+    ("GET", "/review/attempts/<id:attempt_id>"): MENTORS,
+    ("POST", "/review/attempts/<id:attempt_id>/claim"): MENTORS,
+    ("POST", "/review/attempts/<id:attempt_id>/release"): MENTORS,
+    ("POST", "/review/attempts/<id:attempt_id>/comments"): MENTORS,
+    ("POST", "/review/attempts/<id:attempt_id>/grade"): MENTORS,
+    ("POST", "/review/attempts/<id:attempt_id>/retry"): MENTORS,
+    ("GET", "/reviews"): SIGNED_IN,
+    ("GET", "/reviews/<id:review_id>"): ("trainee",),
+    ("POST", "/reviews/<id:review_id>/question"): ("trainee",),
+    ("GET", "/mentors"): STAFF,
+    ("POST", "/mentors"): STAFF,
+    ("POST", "/mentors/remove"): STAFF,
+    ("GET", "/admin/audit"): ("admin",),
 }
 
 
@@ -97,25 +114,35 @@ def test_the_access_table_names_every_route(app):
 
 @pytest.fixture
 def world(app, make_user, login):
-    """One user per role; the trainee owns an attempt; a spare trainee is the target of admin actions."""
+    """One user per role; the trainee owns a finished, reviewed attempt and has the mentor; a spare trainee is the
+    target of admin actions."""
+    from app.mentoring import assign
+    from app.reviews import Grade, save_review
+
     ids = {role: make_user(f"user-{role}", role) for role in SIGNED_IN}
     ids["spare"] = make_user("spare-trainee", "trainee")
     owner = app.test_client()
     owner.post("/login", data={"username": "user-trainee", "password": "correct horse battery staple"})
     started = owner.post("/library/late-delivery/start")
     attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    owner.post(f"/attempts/{attempt_id}/act", data={"step": "1", "choice": "blame"})
     with app.app_context():
         from app import teams
         team_id = teams.create_team("Front desk")
         teams.add_member(team_id, "spare-trainee")
         publish(ids["trainer"], Draft(PUBLISHED_SCENARIO))
-    return {"ids": ids, "attempt_id": attempt_id, "team_id": team_id}
+        assign(ids["admin"], ids["mentor"], ids["trainee"])
+        scores = {item["id"]: 3 for item in app.config["DEFAULT_RUBRIC"]}
+        review_id = save_review(ids["mentor"], attempt_id, 0, Grade(scores)).review_id
+    return {"ids": ids, "attempt_id": attempt_id, "team_id": team_id, "review_id": review_id}
 
 
 def _url(rule: str, world: dict) -> str:
     if rule == "/studio/<content_id>/edit":
         return "/studio/published-one/edit"  # only published content opens in the editor
     return (rule.replace("<id:attempt_id>", str(world["attempt_id"]))
+            .replace("<id:review_id>", str(world["review_id"]))
+            .replace("<id:trainee_id>", str(world["ids"]["trainee"]))
             .replace("<id:user_id>", str(world["ids"]["spare"]))
             .replace("<id:team_id>", str(world["team_id"]))
             .replace("/courses/<content_id>", "/courses/goosh-dadan")

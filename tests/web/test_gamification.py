@@ -42,6 +42,9 @@ badges:
   - id: streak-three
     name: Three days
     criteria: {streak_days: 3}
+  - id: mentor-approved
+    name: Mentor approved
+    criteria: {reviewed: 1}
 """
 COURSE = """\
 id: basics
@@ -261,6 +264,55 @@ def test_the_badge_a_course_names_is_awarded_when_it_completes_whatever_its_crit
     play_case(app, user_id)
     with app.app_context():
         assert db.session.get(BadgeAward, (user_id, "basics-done")) is not None
+
+
+def grade(app: Flask, mentor_id: int, attempt_id: int, score: int, shout_out: str = "", revision: int = 0,
+          bonus: int = 0) -> None:
+    """A mentor grades an attempt with the same score on every default rubric item."""
+    from app.reviews import Grade, save_review
+    with app.app_context():
+        scores = {item["id"]: score for item in app.config["DEFAULT_RUBRIC"]}
+        save_review(mentor_id, attempt_id, revision, Grade(scores, bonus, "", shout_out))
+
+
+def test_a_mentor_review_awards_the_reviewed_badge_and_its_shout_out_reaches_the_feed(app, make_user,
+                                                                                        rewards_library):
+    from app.mentoring import assign
+    admin, mentor = make_user("boss", "admin"), make_user("mentor", "mentor", display_name="Mehmet Mentor")
+    user_id = make_user("ayse", display_name="Ayşe Yılmaz")
+    with app.app_context():
+        assign(admin, mentor, user_id)
+    attempt_id = play_late_delivery(app, user_id, good=False)
+    grade(app, mentor, attempt_id, 3)                              # 15 of 25: below 80%
+    with app.app_context():
+        assert db.session.get(BadgeAward, (user_id, "mentor-approved")) is None
+    grade(app, mentor, attempt_id, 4, shout_out="Great calm voice today!", revision=1)    # 20 of 25
+    grade(app, mentor, attempt_id, 4, shout_out="Edited shout-out", revision=2)
+    with app.app_context():
+        assert db.session.get(BadgeAward, (user_id, "mentor-approved")) is not None
+        shout_outs = db.session.scalars(select(KudosEvent.text).where(KudosEvent.kind == "shout_out")).all()
+    assert shout_outs == ["Great calm voice today!"]
+    feed = client_for(app, "ayse").get("/feed").get_data(as_text=True)
+    assert "Mehmet Mentor to Ayşe Yılmaz:" in feed and "Great calm voice today!" in feed
+    totals_match_ledger(app)
+
+
+def test_a_trainee_is_told_once_when_a_new_review_arrives(app, make_user, rewards_library):
+    from app.mentoring import assign
+    admin, mentor, user_id = make_user("boss", "admin"), make_user("mentor", "mentor"), make_user("ayse")
+    with app.app_context():
+        assign(admin, mentor, user_id)
+    attempt_id = play_late_delivery(app, user_id, good=False)
+    client = client_for(app, "ayse")
+    assert 'data-testid="toast"' not in client.get("/dashboard").get_data(as_text=True)
+    grade(app, mentor, attempt_id, 2)
+    with app.app_context():
+        from app.reviews import request_retry
+        request_retry(mentor, attempt_id, "Try naming the feeling first.")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "A mentor reviewed your work: 1 new review." in page
+    assert "Try naming the feeling first." in page          # the retry request, on the dashboard
+    assert 'data-testid="toast"' not in client.get("/dashboard").get_data(as_text=True)
 
 
 # Streaks and calendar windows

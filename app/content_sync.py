@@ -17,6 +17,7 @@ from .extensions import db
 from .lessons import read_lessons, store_lessons, with_lessons
 from .models import ContentVersion, LessonText, LibraryEntry, LibraryProblem, Publication
 from .models.users import utcnow
+from .scores import refresh_course_scores
 
 CATALOGUE_IDS = {"skills": "catalogue:skills", "badges": "catalogue:badges"}
 
@@ -67,6 +68,7 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
             # One sync at a time across workers; the lock ends with the transaction.
             db.session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
         db.session.execute(delete(LibraryProblem))
+        courses_before = active_course_versions()
         seen: set[str] = set()
         skipped: list[str] = []
         new_versions = 0
@@ -108,9 +110,29 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
             ContentVersion, LibraryEntry.version_id == ContentVersion.id).where(ContentVersion.source.in_(skipped))))
         gone = LibraryEntry.content_id.not_in(seen) if seen else true()
         db.session.execute(update(LibraryEntry).where(gone).values(active=False))
+        refresh_changed_courses(courses_before)
         return SyncResult(files=len(reports), new_versions=new_versions, skipped=skipped)
 
     return write(apply)
+
+
+def active_course_versions() -> dict[str, tuple[int, str]]:
+    """Each active course's version id and hash."""
+    return {row.content_id: (row.version_id, row.content_hash) for row in db.session.execute(
+        select(LibraryEntry.content_id, LibraryEntry.version_id, ContentVersion.content_hash)
+        .join(ContentVersion, ContentVersion.id == LibraryEntry.version_id)
+        .where(LibraryEntry.kind == "course", LibraryEntry.active.is_(True)))}
+
+
+def refresh_changed_courses(before: dict[str, tuple[int, str]]) -> None:
+    """Recompute the boards of courses that appeared, changed version or went away since `before`."""
+    after = active_course_versions()
+    for course_id in sorted(set(before) | set(after)):
+        if before.get(course_id) == after.get(course_id):
+            continue
+        course = stored_by_hash("course", after[course_id][1]) if course_id in after else None
+        refs = [module.ref for module in course.modules if module.kind != "lesson"] if isinstance(course, Course) else []
+        refresh_course_scores(course_id, refs)
 
 
 def describe_content(content: object, kind: str) -> tuple[str, str, str, str]:

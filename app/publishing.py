@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .content_reload import files_digest
-from .content_sync import bundle_hash, describe_content, published_kinds, stored_lessons
+from .content_sync import (active_course_versions, bundle_hash, describe_content, published_kinds,
+                           refresh_changed_courses, stored_lessons)
 from .lessons import store_lessons
 from .database import upsert_insert, write
 from .engine.library import FileReport, Library, draft_lesson_paths
@@ -168,10 +169,12 @@ def publish(user_id: int, draft: Draft) -> Published:
         db.session.add(Publication(content_id=content_id, number=number, version_id=version_id,
                                    published_by=user_id, published_at=utcnow()))
         db.session.flush()  # the unique (content_id, number) decides between two trainers publishing at once
+        courses_before = active_course_versions()
         db.session.execute(upsert_insert(LibraryEntry).values(
             content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
         ).on_conflict_do_update(index_elements=["content_id"], set_={
             "kind": kind, "version_id": version_id, "active": True, "updated_at": utcnow()}))
+        refresh_changed_courses(courses_before)
         return Published(content_id, number, new=True)
 
     try:

@@ -351,7 +351,7 @@ def link_retry_requests(user_id: int, content_id: str, new_attempt_id: int) -> N
     db.session.execute(update(RetryRequest).where(
         RetryRequest.trainee_id == user_id, RetryRequest.content_id == content_id,
         RetryRequest.new_attempt_id.is_(None), RetryRequest.attempt_id < new_attempt_id,
-    ).values(new_attempt_id=new_attempt_id))
+    ).values(new_attempt_id=new_attempt_id).execution_options(synchronize_session=False))
 
 
 def open_retry_requests(user_id: int) -> list[RetryView]:

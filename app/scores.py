@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from . import clock
 from .database import upsert_insert
@@ -82,3 +82,15 @@ def rebuild_skills_and_courses(course_modules: Mapping[str, list[str]]) -> None:
     for (user_id, course_id), points in courses.items():
         if points:
             db.session.add(CourseScore(user_id=user_id, course_id=course_id, points=points, reached_at=moment))
+
+
+def refresh_course_scores(course_id: str, content_ids: list[str]) -> None:
+    """Recompute one course's board from best results, after its list of scenarios changed (or it went away)."""
+    db.session.execute(delete(CourseScore).where(CourseScore.course_id == course_id))
+    if not content_ids:
+        return
+    moment = clock.now()
+    totals = db.session.execute(select(BestResult.user_id, func.sum(BestResult.points)).where(
+        BestResult.content_id.in_(content_ids)).group_by(BestResult.user_id)).all()
+    db.session.add_all(CourseScore(user_id=user_id, course_id=course_id, points=int(points), reached_at=moment)
+                       for user_id, points in totals if points)

@@ -395,6 +395,24 @@ def test_ties_go_to_whoever_reached_the_score_first(app, make_user, rewards_libr
         assert _ranked(app, query, first) == [first, second], query
 
 
+def test_a_course_board_follows_the_course_when_its_modules_change(app, make_user, rewards_library):
+    user_id = make_user("ayse")
+    play_late_delivery(app, user_id)                  # 20 points, in the basics course
+    play_case(app, user_id)                           # 8 more
+    assert _ranked(app, boards.BoardQuery(course_id="basics"), user_id) == [user_id]
+    with app.app_context():
+        assert boards.leaderboard(boards.BoardQuery(course_id="basics"), user_id).viewer.points == 28
+    (rewards_library / "courses" / "basics.yaml").write_text(COURSE.replace("  - scenario: late-delivery\n", ""),
+                                                            encoding="utf-8")
+    with app.app_context():
+        sync_library(rewards_library, Path(app.static_folder or "static"))
+        assert boards.leaderboard(boards.BoardQuery(course_id="basics"), user_id).viewer.points == 8
+    (rewards_library / "courses" / "basics.yaml").unlink()
+    with app.app_context():
+        sync_library(rewards_library, Path(app.static_folder or "static"))
+        assert boards.leaderboard(boards.BoardQuery(course_id="basics"), user_id).viewer is None
+
+
 def test_only_active_trainees_are_ranked(app, make_user, rewards_library):
     trainee, mentor = make_user("ayse"), make_user("mentor", "mentor")
     play_late_delivery(app, trainee)

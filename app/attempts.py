@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -170,7 +170,8 @@ def restart_attempt(user_id: int, attempt_id: int) -> int:
     def run() -> int:
         attempt = _owned(user_id, attempt_id)
         db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE)
-                           .values(status=ABANDONED, finished_at=utcnow()))
+                           .values(status=ABANDONED, finished_at=utcnow(),
+                                   needs_review=_has_reply(attempt.actions or [])))
         db.session.expire(attempt)
         existing = _active_attempt(user_id, attempt.content_id)
         return existing.id if existing is not None else _new_attempt(user_id, attempt.content_id)
@@ -229,6 +230,11 @@ def _same_step(attempt: Attempt, step_number: int, action: Action) -> bool:
     return step_number <= len(actions) and actions[step_number - 1] == str(action)
 
 
+def _has_reply(actions: Iterable[str]) -> bool:
+    """Whether any recorded action is a written reply (those attempts wait for a mentor's review)."""
+    return any(action.startswith("reply:") for action in actions)
+
+
 @lru_cache(maxsize=512)
 def _max_points(kind: str, digest: str) -> int | None:
     """The highest total a stored version allows (None when too branchy to compute); versions never change."""
@@ -241,7 +247,7 @@ def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough, step_
     moment = utcnow()
     closed = db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE).values(
         status=FINISHED, outcome=playthrough.outcome, ending=playthrough.ending, points=playthrough.points,
-        finished_at=moment))
+        finished_at=moment, needs_review=scenario.review or _has_reply(step.action for step in playthrough.steps)))
     if closed.rowcount != 1:
         return Rewards(step_points)
     best_possible = _max_points(attempt.version.kind, attempt.version.content_hash)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from . import clock
-from .database import write
+from .database import upsert_insert, write
 from .extensions import db
 from .game_rules import period_of
 from .models import AppSetting, CourseScore, PeriodScore, SkillScore, Team, TeamMember, User
@@ -66,11 +66,8 @@ def set_board_mode(mode: str) -> None:
         raise ValueError(f"unknown leaderboard mode {mode!r}")
 
     def run() -> None:
-        existing = db.session.get(AppSetting, MODE_SETTING)
-        if existing is None:
-            db.session.add(AppSetting(key=MODE_SETTING, value=mode))
-        else:
-            existing.value = mode
+        statement = upsert_insert(AppSetting).values(key=MODE_SETTING, value=mode)
+        db.session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": mode}))
     write(run)
 
 

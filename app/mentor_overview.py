@@ -137,9 +137,13 @@ class TroubleSpot:
     mistakes: list[Mistake]
 
 
+RECENT_ATTEMPTS = 2000
+
+
 def trouble_spots(mentor_id: int) -> list[TroubleSpot]:
-    """Per scenario the mentor's trainees played: the most chosen negative-points steps and failure-leading steps."""
-    query = select(Attempt).where(Attempt.status != ACTIVE)
+    """Per scenario the mentor's trainees played: the most chosen negative-points steps and failure-leading steps,
+    over their most recent ended attempts (so the page stays quick, and current, on a large install)."""
+    query = select(Attempt).where(Attempt.status != ACTIVE).order_by(Attempt.id.desc()).limit(RECENT_ATTEMPTS)
     visible = trainee_ids(mentor_id)
     if visible is not None:
         if not visible:

@@ -39,8 +39,11 @@ def award(user_id: int, key: str, amount: int, reason: str, content_id: str | No
                 user_id=user_id, key=key, amount=amount, reason=reason, content_id=content_id,
                 attempt_id=attempt_id, created_at=moment))
             # SQL expressions, so concurrent awards add up; the user's attributes reload when next read.
+            # Only a gain moves "reached at": ties go to whoever reached a score first, and a grade lowered
+            # (or a zero-point row) must not send a trainee to the back of their tie.
+            reached = {"points_reached_at": moment} if amount > 0 else {}
             db.session.execute(update(User).where(User.id == user_id).values(
-                points_total=User.points_total + amount, points_reached_at=moment))
+                points_total=User.points_total + amount, **reached))
             add_to_periods(user_id, amount, moment)
     except IntegrityError:
         return False

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from .boards import board_mode
 from .catalogue import AttemptSummary, my_attempts, skill_names
 from .database import write
 from .engine.badges import Requirement
@@ -67,7 +68,7 @@ class FeedItem:
     kind: str
     ref: str
     text: str
-    name: str
+    name: str | None
     actor: str | None
     created_at: datetime
 
@@ -144,7 +145,7 @@ def feed_teams(user: User) -> list[Team]:
 def kudos_feed(user: User, team_id: int | None = None) -> list[FeedItem]:
     """Recent successes from the viewer's teams (everyone when they have none); hidden trainees never appear."""
     query = (select(KudosEvent, User.display_name).join(User, User.id == KudosEvent.user_id)
-             .where(User.leaderboard_hidden.is_(False), User.active.is_(True)))
+             .where(User.role == "trainee", User.leaderboard_hidden.is_(False), User.active.is_(True)))
     if team_id is not None:
         members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
         query = query.where(KudosEvent.user_id.in_(members))
@@ -158,5 +159,9 @@ def kudos_feed(user: User, team_id: int | None = None) -> list[FeedItem]:
     actor_ids = {event.actor_id for event, _ in rows if event.actor_id is not None}
     actors = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) \
         if actor_ids else {}
-    return [FeedItem(event.kind, event.ref, event.text, name, actors.get(event.actor_id), event.created_at)
+    # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
+    anonymous = board_mode() == "anonymous"
+    return [FeedItem(event.kind, event.ref, event.text,
+                     None if anonymous and event.user_id != user.id else name,
+                     actors.get(event.actor_id), event.created_at)
             for event, name in rows]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 
 from . import clock
-from .content_sync import stored_scenario
 from .database import upsert_insert, write
 from .extensions import db
 from .mentoring import NotFound, Person, record, trainee_ids, visible_attempt
 from .models import Attempt, AttemptStep, Review, ReviewClaim, User
-from .models.play import ACTIVE, FINISHED
+from .models.play import ACTIVE
 
 __all__ = ["ClaimView", "NotFound", "Question", "QueueItem", "Taken", "claim", "claim_holder", "open_questions",
            "queue", "queue_count", "release"]
@@ -77,23 +77,27 @@ def claim_holder(attempt_id: int) -> ClaimView | None:
     return _live_claims([attempt_id]).get(attempt_id)
 
 
+def _waiting(mentor_id: int, trainee_id: int | None = None, content_id: str | None = None) -> Any:
+    """The condition for ungraded attempts of the mentor's trainees that wait for a review."""
+    conditions = [Attempt.needs_review.is_(True), Attempt.status != ACTIVE,
+                  ~exists().where(Review.attempt_id == Attempt.id)]
+    visible = trainee_ids(mentor_id)
+    if visible is not None:
+        conditions.append(Attempt.user_id.in_(visible))
+    if trainee_id is not None:
+        conditions.append(Attempt.user_id == trainee_id)
+    if content_id:
+        conditions.append(Attempt.content_id == content_id)
+    return and_(*conditions)
+
+
 def queue(mentor_id: int, trainee_id: int | None = None, content_id: str | None = None) -> list[QueueItem]:
     """Ungraded attempts of the mentor's trainees that need a review, oldest first."""
     has_reply = exists().where(AttemptStep.attempt_id == Attempt.id, AttemptStep.action.like("reply:%"))
     done_at = func.coalesce(Attempt.finished_at, Attempt.started_at)
-    query = (select(Attempt, User, has_reply.label("has_reply"))
-             .join(User, User.id == Attempt.user_id)
-             .where(Attempt.status != ACTIVE, ~exists().where(Review.attempt_id == Attempt.id))
-             .order_by(done_at, Attempt.id))
-    visible = trainee_ids(mentor_id)
-    if visible is not None:
-        query = query.where(Attempt.user_id.in_(visible))
-    if trainee_id is not None:
-        query = query.where(Attempt.user_id == trainee_id)
-    if content_id:
-        query = query.where(Attempt.content_id == content_id)
-    rows = [(attempt, user, replied) for attempt, user, replied in db.session.execute(query)
-            if replied or (attempt.status == FINISHED and stored_scenario(attempt.version).review)]
+    rows = list(db.session.execute(
+        select(Attempt, User, has_reply.label("has_reply")).join(User, User.id == Attempt.user_id)
+        .where(_waiting(mentor_id, trainee_id, content_id)).order_by(done_at, Attempt.id)))
     claims = _live_claims([attempt.id for attempt, _, _ in rows])
     return [QueueItem(attempt.id, Person(user.id, user.username, user.display_name), attempt.content_id,
                       attempt.version.title, attempt.outcome, attempt.points,
@@ -127,8 +131,8 @@ def open_questions(mentor_id: int) -> list[Question]:
 
 
 def queue_count(mentor_id: int) -> int:
-    """How many attempts wait in the mentor's queue (the header's count)."""
-    return len(queue(mentor_id))
+    """How many attempts wait in the mentor's queue (the header's count), counted by the database."""
+    return db.session.scalar(select(func.count()).select_from(Attempt).where(_waiting(mentor_id))) or 0
 
 
 def claim(mentor_id: int, attempt_id: int) -> ClaimView:

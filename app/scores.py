@@ -17,9 +17,10 @@ from .models import BestResult, CourseScore, PeriodScore, PointsEntry, SkillScor
 def _bump(model: type, keys: dict[str, object], amount: int, moment: datetime) -> None:
     """Add `amount` to one running score row, creating it at `amount`; concurrent bumps add up."""
     statement = upsert_insert(model).values(**keys, points=amount, reached_at=moment)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={"points": model.points + statement.excluded.points, "reached_at": statement.excluded.reached_at}))
+    changes = {"points": model.points + statement.excluded.points}
+    if amount > 0:
+        changes["reached_at"] = statement.excluded.reached_at
+    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
 
 
 def add_to_periods(user_id: int, amount: int, moment: datetime) -> None:
@@ -53,7 +54,8 @@ def rebuild_periods() -> None:
         for period in PERIODS:
             entry = sums.setdefault((user_id, period, period_of(period, created_at)), [0, created_at])
             entry[0] += amount
-            entry[1] = max(entry[1], created_at)
+            if amount > 0:
+                entry[1] = max(entry[1], created_at)
     for (user_id, period, starts), (points, reached_at) in sums.items():
         db.session.add(PeriodScore(user_id=user_id, period=period, starts=starts, points=points,
                                    reached_at=reached_at))

@@ -25,6 +25,7 @@ class Attempt(db.Model):
         # At most one running attempt per trainee and scenario: a double-clicked Start creates one.
         Index("one_active_attempt", "user_id", "content_id", unique=True,
               sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+        Index("review_waiting", "needs_review", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -42,6 +43,8 @@ class Attempt(db.Model):
     actions: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Set when it ends with a written reply, or finishes a scenario marked `review: true`: it waits for a mentor.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     version: Mapped[ContentVersion] = relationship(lazy="joined", foreign_keys=[version_id])
     skills_version: Mapped[ContentVersion | None] = relationship(lazy="joined", foreign_keys=[skills_version_id])

@@ -413,6 +413,22 @@ def test_a_course_board_follows_the_course_when_its_modules_change(app, make_use
         assert boards.leaderboard(boards.BoardQuery(course_id="basics"), user_id).viewer is None
 
 
+def test_losing_points_never_sends_a_trainee_behind_the_tie_they_reached_first(app, make_user, rewards_library,
+                                                                              monkeypatch):
+    from app.database import write
+    from app.points import award
+    first, second = make_user("first"), make_user("second")
+    at(datetime(2026, 5, 4, 9, tzinfo=timezone.utc), monkeypatch)
+    play_late_delivery(app, first)
+    at(datetime(2026, 5, 4, 10, tzinfo=timezone.utc), monkeypatch)
+    play_late_delivery(app, second)
+    at(datetime(2026, 5, 4, 11, tzinfo=timezone.utc), monkeypatch)
+    with app.app_context():
+        write(lambda: award(first, "test:zero", 0, "A grade edited without change"))
+    for query in (boards.BoardQuery(), boards.BoardQuery("week")):
+        assert _ranked(app, query, first) == [first, second], query
+
+
 def test_only_active_trainees_are_ranked(app, make_user, rewards_library):
     trainee, mentor = make_user("ayse"), make_user("mentor", "mentor")
     play_late_delivery(app, trainee)
@@ -461,6 +477,9 @@ def test_anonymous_mode_hides_every_name_but_the_viewers_and_off_hides_the_board
     assert admin.post("/admin/leaderboards", data={"mode": "anonymous"}).status_code == 303
     page = client_for(app, "ayse").get("/leaderboards").get_data(as_text=True)
     assert "Ayşe Yılmaz" in page and "Other Person" not in page and "Anonymous trainee" in page
+    assert f'data-user="{other}"' not in page      # no stable id to follow an anonymous trainee by
+    feed = client_for(app, "ayse").get("/feed").get_data(as_text=True)
+    assert "Other Person" not in feed and "A teammate earned the badge First call" in feed
     assert admin.post("/admin/leaderboards", data={"mode": "off"}).status_code == 303
     page = client_for(app, "ayse").get("/leaderboards").get_data(as_text=True)
     assert "switched off" in page and "Other Person" not in page

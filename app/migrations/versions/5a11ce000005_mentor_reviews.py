@@ -129,9 +129,19 @@ def upgrade():
     with op.batch_alter_table('turn_comments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_turn_comments_attempt_id'), ['attempt_id'], unique=False)
 
+    with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('needs_review', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.create_index('review_waiting', ['needs_review', 'user_id'], unique=False)
+    # Attempts that ended with a written reply wait for a mentor.
+    op.execute("UPDATE attempts SET needs_review = true WHERE status <> 'active' AND EXISTS (SELECT 1 FROM "
+               "attempt_steps WHERE attempt_steps.attempt_id = attempts.id AND attempt_steps.action LIKE 'reply:%')")
 
 
 def downgrade():
+    with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.drop_index('review_waiting')
+        batch_op.drop_column('needs_review')
+
     with op.batch_alter_table('turn_comments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_turn_comments_attempt_id'))
 

@@ -14,14 +14,7 @@ except ImportError:  # conftest's `browser` fixture explains; in CI the import e
         raise
     pytest.skip("the playwright package is missing: pip install -e '.[test]'", allow_module_level=True)
 
-
-def sign_in(page: Page, account) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(account.username)
-    page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/library$"))
-    page.wait_for_load_state("domcontentloaded")
+from tests.browser.test_play_browser import sign_in  # noqa: E402 - after the skip above
 
 
 def test_trainee_opens_a_course_reads_a_lesson_and_sees_progress(open_tab, trainee, screenshot_dir):

@@ -17,6 +17,8 @@ except ImportError:  # conftest's `browser` fixture explains; in CI the import e
         raise
     pytest.skip("the playwright package is missing: pip install -e '.[test]'", allow_module_level=True)
 
+from tests.browser.test_play_browser import sign_in  # noqa: E402 - after the skip above
+
 from tests.browser.conftest import PASSWORD, Account
 
 FIXED = """id: {id}
@@ -46,14 +48,6 @@ def trainer(live_app: Flask) -> Account:
 
 _numbers = itertools.count(1)
 
-
-def sign_in(page: Page, account: Account) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(account.username)
-    page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/library$"))
-    page.wait_for_load_state("domcontentloaded")
 
 
 def test_paste_broken_see_the_line_fix_preview_publish(open_tab, trainer, screenshot_dir: Path):

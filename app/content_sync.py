@@ -80,7 +80,8 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
                 skipped.append(report.display)
                 continue
             content_id, kind, title, language = describe_content(report.content, report.kind)
-            source_text = report.path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+            # The very text the checks read: a file saved again since then waits for the next sync.
+            source_text = report.source_text
             lessons = read_lessons(report.content, report.path, root) if isinstance(report.content, Course) else {}
             digest = content_hash(kind, with_lessons(source_text, lessons))
             inserted = db.session.execute(upsert_insert(ContentVersion).values(

@@ -34,6 +34,8 @@ class FileReport:
     problems: list[Problem] = field(default_factory=list)
     stats: Stats | None = None
     content: Scenario | Course | list[Badge] | list[Skill] | None = None
+    # The text the checks read (without a byte-order mark); empty when the file could not be parsed.
+    source_text: str = ""
 
     @property
     def errors(self) -> list[Problem]:
@@ -146,7 +148,7 @@ class Library:
             kind: FileKind = kind_in_library(path, self.root) if inside else "scenario"
             return FileReport(path, display, kind, problems=list(loaded.problems))
         kind = kind_in_library(path, self.root) if inside else kind_from_keys(loaded.data)
-        report = FileReport(path, display, kind)
+        report = FileReport(path, display, kind, source_text=loaded.text)
         reader = Reader(loaded)
         if kind == "scenario":
             self._check_scenario(reader, report)

@@ -41,6 +41,8 @@ class Loaded:
     value_marks: dict[KeyPath, Mark] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     plain_sources: dict[KeyPath, str] = field(default_factory=dict)
+    # The decoded text that was parsed, so what is stored is exactly what was checked.
+    text: str = ""
 
     def source(self, path: KeyPath) -> str | None:
         """How an unquoted scalar that YAML did not read as text was written, for "quote it" hints."""
@@ -270,6 +272,7 @@ def load_text(text: str) -> Loaded:
     if composer._root is None:
         raise ContentError([Problem(1, 1, "error", "the file is empty; it must be a mapping of keys like `id: ...`")])
     composer.loaded.data = composer._root
+    composer.loaded.text = text
     return composer.loaded
 
 

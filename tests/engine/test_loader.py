@@ -806,3 +806,8 @@ def test_brackets_inside_text_are_not_nesting(loader: str, name: str) -> None:
 ], ids=["after-dash", "continuation-line"])
 def test_brackets_in_plain_text_after_a_dash_or_on_a_continuation_line_are_not_nesting(text: str) -> None:
     assert load_text(text).data == yaml.safe_load(text)
+
+
+def test_the_parsed_text_is_kept_so_what_is_stored_is_what_was_checked():
+    text = "id: a\ntitle: Ä\r\nnodes: {}\n"
+    assert load_text("\ufeff" + text).text == text

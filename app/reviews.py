@@ -93,12 +93,20 @@ class SavedReview:
     points_change: int
 
 
+def _best_grade(trainee_id: int, content_id: str) -> int:
+    """The highest points any current grade gives the trainee for one scenario id (0 when none)."""
+    return db.session.scalar(select(func.coalesce(func.max(Review.points), 0)).join(
+        Attempt, Attempt.id == Review.attempt_id).where(Review.trainee_id == trainee_id,
+                                                        Attempt.content_id == content_id)) or 0
+
+
 def save_review(mentor_id: int, attempt_id: int, expected_revision: int, grade: Grade) -> SavedReview:
     """Save a grade as the next revision (compare-and-set on `expected_revision`) and settle its points.
 
-    The ledger gets one row per revision, keyed `review:<id>:r<n>`, worth the difference to the previous
-    revision, so the trainee's review points always equal the current grade's. Raises Conflict when another
-    save got there first, Refused while another mentor holds the claim, Invalid for bad values.
+    The ledger gets one row per revision, keyed `review:<id>:r<n>`, worth the change in the trainee's best
+    grade for that scenario id, so their review points always equal the best current grade per scenario
+    (editing a grade replaces its points; grading a replay never adds them twice). Raises Conflict when
+    another save got there first, Refused while another mentor holds the claim, Invalid for bad values.
     """
     def run() -> SavedReview:
         attempt = visible_attempt(mentor_id, attempt_id)
@@ -117,6 +125,11 @@ def save_review(mentor_id: int, attempt_id: int, expected_revision: int, grade: 
             raise Refused(f"{holder.mentor_name} is reviewing this attempt; their claim ends "
                           f"{holder.expires_at:%H:%M} UTC.")
         now = clock.now()
+        # One grade per trainee and scenario counts toward the total, like a best result: grading a replay
+        # pays only what it adds over the best grade so far. The trainee's row is locked (PostgreSQL) so two
+        # mentors grading two attempts of one scenario at once settle one after the other.
+        db.session.execute(select(User.id).where(User.id == attempt.user_id).with_for_update())
+        best_before = _best_grade(attempt.user_id, attempt.content_id)
         total = sum(grade.scores.values())
         points = total + grade.bonus
         values = dict(mentor_id=mentor_id, scores=dict(grade.scores), score_total=total,
@@ -130,7 +143,7 @@ def save_review(mentor_id: int, attempt_id: int, expected_revision: int, grade: 
                         seen_revision=0, **values).returning(Review.id)).scalar_one()
             except IntegrityError:
                 raise Conflict("Another mentor saved a grade for this attempt first.") from None
-            previous_points, previous_bonus = 0, 0
+            previous_bonus = 0
         else:
             current = db.session.execute(select(Review.id, Review.revision, Review.points, Review.bonus)
                                          .where(Review.attempt_id == attempt.id)).first()
@@ -141,12 +154,12 @@ def save_review(mentor_id: int, attempt_id: int, expected_revision: int, grade: 
             ).values(revision=expected_revision + 1, **values))
             if moved.rowcount != 1:
                 raise Conflict("This grade was changed by someone else since you opened it.")
-            review_id, previous_points, previous_bonus = current.id, current.points, current.bonus
+            review_id, previous_bonus = current.id, current.bonus
         number = expected_revision + 1
         db.session.add(ReviewRevision(review_id=review_id, number=number, mentor_id=mentor_id,
                                       scores=dict(grade.scores), bonus=grade.bonus, points=points,
                                       comment=grade.comment, created_at=now))
-        change = points - previous_points
+        change = _best_grade(attempt.user_id, attempt.content_id) - best_before
         award(attempt.user_id, f"review:{review_id}:r{number}", change,
               f"Mentor review: {scenario.title}"[:300], content_id=attempt.content_id, attempt_id=attempt.id)
         if grade.shout_out:

@@ -297,6 +297,28 @@ def test_a_mentor_review_awards_the_reviewed_badge_and_its_shout_out_reaches_the
     totals_match_ledger(app)
 
 
+def test_grades_count_once_per_scenario_like_best_results(app, make_user, rewards_library):
+    from app.mentoring import assign
+    admin, mentor, user_id = make_user("boss", "admin"), make_user("mentor", "mentor"), make_user("ayse")
+    with app.app_context():
+        assign(admin, mentor, user_id)
+    first, second = play_late_delivery(app, user_id, good=False), play_late_delivery(app, user_id, good=False)
+
+    def review_points() -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.sum(PointsEntry.amount)).where(
+                PointsEntry.user_id == user_id, PointsEntry.key.like("review:%"))) or 0
+
+    grade(app, mentor, first, 4)                     # 20
+    grade(app, mentor, second, 3)                    # 15: a replay graded lower adds nothing
+    assert review_points() == 20
+    grade(app, mentor, second, 5, revision=1)        # 25: adds the difference
+    assert review_points() == 25
+    grade(app, mentor, second, 2, revision=2)        # edited down to 10: the other grade (20) is the best again
+    assert review_points() == 20
+    totals_match_ledger(app)
+
+
 def test_a_trainee_is_told_once_when_a_new_review_arrives(app, make_user, rewards_library):
     from app.mentoring import assign
     admin, mentor, user_id = make_user("boss", "admin"), make_user("mentor", "mentor"), make_user("ayse")

@@ -99,8 +99,15 @@ def _source(query: BoardQuery) -> tuple[Any, Any, Select[Any]]:
 
 def _ahead_of(score: Any, reached: Any, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
     """Rows ranked before a given one: more points, or the same points reached earlier."""
-    return or_(score > points, and_(score == points, or_(reached < reached_at,
-                                                          and_(reached == reached_at, User.id < user_id))))
+    # The plain `score >= points` is redundant but lets the board's index start at the viewer instead of the end.
+    return and_(score >= points, or_(score > points, and_(score == points, or_(
+        reached < reached_at, and_(reached == reached_at, User.id < user_id)))))
+
+
+def _behind(score: Any, reached: Any, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
+    """Rows ranked after a given one: fewer points, or the same points reached later."""
+    return and_(score <= points, or_(score < points, and_(score == points, or_(
+        reached > reached_at, and_(reached == reached_at, User.id > user_id)))))
 
 
 def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
@@ -129,7 +136,8 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     hidden = bool(mine.leaderboard_hidden)
     above_rows = db.session.execute(public.add_columns(*columns).where(ahead)
                                     .order_by(score, reached.desc(), User.id.desc()).limit(neighbours)).all()
-    below_rows = db.session.execute(public.add_columns(*columns).where(~ahead, User.id != viewer_id)
+    behind = _behind(score, reached, mine[2], mine[3], viewer_id)
+    below_rows = db.session.execute(public.add_columns(*columns).where(behind)
                                     .order_by(score.desc(), reached, User.id).limit(neighbours)).all()
     # A hidden viewer is not on the public board, so the trainees after them keep their public ranks.
     first_below = rank if hidden else rank + 1

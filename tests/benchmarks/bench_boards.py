@@ -732,6 +732,8 @@ def bench_database(kind: str, url: str, args: argparse.Namespace, logs: Path) ->
     outcome.fill_seconds, outcome.counts = filled.seconds, filled.counts
     print(f"  filled in {filled.seconds:.0f} s: " + ", ".join(f"{name} {count:,}" for name, count in filled.counts.items()),
           flush=True)
+    if args.fill_only:
+        return outcome
     library = library_of(filled.app)
     content_ids = sorted(library.versions)
     readers_named = pick_readers(filled, args.clients)
@@ -866,8 +868,10 @@ def main() -> int:
     parser.add_argument("--postgres-name", default=f"bench_boards_{os.getpid()}",
                         help="the PostgreSQL database to create (default bench_boards_<pid>)")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards, to inspect them")
+    parser.add_argument("--fill-only", action="store_true", help="only fill (and check) the databases; implies --keep")
     args = parser.parse_args()
     quick = args.quick
+    args.keep = args.keep or args.fill_only
     for name, full, small in (("trainees", 10_000, 500), ("rows", 1_000_000, 20_000), ("teams", 20, 5),
                               ("rounds", 3, 1), ("requests", 300, 60), ("seconds", 60.0, 10.0)):
         if getattr(args, name) is None:
@@ -899,7 +903,7 @@ def main() -> int:
         return 2
     for outcome in outcomes:
         report(outcome, args)
-    ok = all(outcome.ok for outcome in outcomes)
+    ok = all(outcome.ok or args.fill_only for outcome in outcomes)
     print(f"\n{'all checks passed' if ok else 'SOME CHECKS FAILED'} in {time.monotonic() - started:.0f} s")
     if ok and not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from . import clock
-from .database import upsert_insert, write
+from .database import is_sqlite, upsert_insert, write
 from .extensions import db
 from .game_rules import period_of
 from .models import AppSetting, CourseScore, PeriodScore, SkillScore, Team, TeamMember, User
@@ -71,33 +71,74 @@ def set_board_mode(mode: str) -> None:
     write(run)
 
 
-def _source(query: BoardQuery) -> tuple[Any, Any, Select[Any]]:
+@dataclass(frozen=True)
+class _Source:
+    """Where a board's rows come from: its score columns, the rows it ranks, and its own scores table's rows."""
+
+    score: Any
+    reached: Any
+    owner: Any  # the ranked trainee's id in the scores table
+    base: Select[Any]
+    # The board's score rows without looking up their users, for a board with a table of its own (None otherwise).
+    scores: Select[Any] | None
+
+
+def _source(query: BoardQuery) -> _Source:
     """The score and reached-at columns for a board, and the rows it ranks (active, scoring trainees)."""
     if query.course_id is not None:
-        score, reached = CourseScore.points, CourseScore.reached_at
-        base = select().select_from(CourseScore).join(User, User.id == CourseScore.user_id).where(
-            CourseScore.course_id == query.course_id)
+        model: Any = CourseScore
+        scope = [CourseScore.course_id == query.course_id]
     elif query.skill_id is not None:
-        score, reached = SkillScore.points, SkillScore.reached_at
-        base = select().select_from(SkillScore).join(User, User.id == SkillScore.user_id).where(
-            SkillScore.skill_id == query.skill_id)
+        model = SkillScore
+        scope = [SkillScore.skill_id == query.skill_id]
     elif query.window in ("week", "month"):
-        score, reached = PeriodScore.points, PeriodScore.reached_at
-        base = select().select_from(PeriodScore).join(User, User.id == PeriodScore.user_id).where(
-            PeriodScore.period == query.window, PeriodScore.starts == period_of(query.window, clock.now()))
+        model = PeriodScore
+        scope = [PeriodScore.period == query.window, PeriodScore.starts == period_of(query.window, clock.now())]
     else:
-        score, reached = User.points_total, User.points_reached_at
-        base = select().select_from(User)
-    base = base.where(User.role == "trainee", User.active.is_(True), score > 0)
+        model, scope = User, [User.role == "trainee"]
+    if model is User:
+        score, reached, owner = User.points_total, User.points_reached_at, User.id
+        base, scores = select().select_from(User).where(*scope), None
+    else:
+        score, reached, owner = model.points, model.reached_at, model.user_id
+        base = select().select_from(model).join(User, User.id == owner).where(*scope, User.role == "trainee")
+        scores = select().select_from(model).where(*scope, score > 0)
+    base = base.where(User.active.is_(True), score > 0)
     if query.team_id is not None:
         base = base.join(TeamMember, and_(TeamMember.user_id == User.id, TeamMember.team_id == query.team_id))
-    return score, reached, base
+        scores = None
+    return _Source(score, reached, owner, base, scores)
 
 
-def _ahead_of(score: Any, reached: Any, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
+def _ahead_of(source: _Source, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
     """Rows ranked before a given one: more points, or the same points reached earlier."""
-    return or_(score > points, and_(score == points, or_(reached < reached_at,
-                                                          and_(reached == reached_at, User.id < user_id))))
+    score, reached = source.score, source.reached
+    # The plain `score >= points` is redundant but lets the board's index start at the viewer instead of the end.
+    return and_(score >= points, or_(score > points, and_(score == points, or_(
+        reached < reached_at, and_(reached == reached_at, source.owner < user_id)))))
+
+
+def _behind(source: _Source, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
+    """Rows ranked after a given one: fewer points, or the same points reached later."""
+    score, reached = source.score, source.reached
+    return and_(score <= points, or_(score < points, and_(score == points, or_(
+        reached > reached_at, and_(reached == reached_at, source.owner > user_id)))))
+
+
+def _public_ahead(source: _Source, public: Select[Any], ahead: ColumnElement[bool]) -> int:
+    """How many trainees on the public board rank before the viewer."""
+    if source.scores is None or not is_sqlite(db.engine):
+        # PostgreSQL hash-joins the scores ahead with the users in one pass: the plain count is its fastest.
+        return db.session.scalar(public.add_columns(func.count()).where(ahead)) or 0
+    # SQLite joins row by row, one user lookup per score ahead, while counting along the board's own index costs
+    # little: so count all the scores ahead, then take away those of the few users off the public board
+    # (hidden, inactive, not trainees).
+    scored = db.session.scalar(source.scores.add_columns(func.count()).where(ahead)) or 0
+    off_board = or_(User.role != "trainee", User.active.is_(False), User.leaderboard_hidden.is_(True))
+    # A correlated count, so each off-board user costs one primary-key lookup rather than a second range scan.
+    theirs = source.scores.add_columns(func.count()).where(ahead, source.owner == User.id).scalar_subquery()
+    left_out = db.session.scalar(select(func.count()).select_from(User).where(off_board, theirs > 0)) or 0
+    return scored - left_out
 
 
 def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
@@ -107,8 +148,9 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
         return Board(query, mode)
     size = int(current_app.config["LEADERBOARD_SIZE"])
     neighbours = int(current_app.config["LEADERBOARD_NEIGHBOURS"])
-    score, reached, base = _source(query)
-    public = base.where(User.leaderboard_hidden.is_(False))
+    source = _source(query)
+    score, reached = source.score, source.reached
+    public = source.base.where(User.leaderboard_hidden.is_(False))
     columns = (User.id, User.display_name, score, reached)
     top_rows = db.session.execute(public.add_columns(*columns).order_by(score.desc(), reached, User.id)
                                   .limit(size)).all()
@@ -118,15 +160,17 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
         return Row(rank, row.id, row.display_name if mine or mode == "on" else None, row[2], mine)
 
     top = [shown(index + 1, row) for index, row in enumerate(top_rows)]
-    mine = db.session.execute(base.add_columns(*columns, User.leaderboard_hidden).where(User.id == viewer_id)).first()
+    mine = db.session.execute(source.base.add_columns(*columns, User.leaderboard_hidden)
+                              .where(User.id == viewer_id)).first()
     if mine is None:
         return Board(query, mode, top)
-    ahead = _ahead_of(score, reached, mine[2], mine[3], viewer_id)
-    rank = (db.session.scalar(public.add_columns(func.count()).where(ahead)) or 0) + 1
+    ahead = _ahead_of(source, mine[2], mine[3], viewer_id)
+    rank = _public_ahead(source, public, ahead) + 1
     hidden = bool(mine.leaderboard_hidden)
     above_rows = db.session.execute(public.add_columns(*columns).where(ahead)
                                     .order_by(score, reached.desc(), User.id.desc()).limit(neighbours)).all()
-    below_rows = db.session.execute(public.add_columns(*columns).where(~ahead, User.id != viewer_id)
+    behind = _behind(source, mine[2], mine[3], viewer_id)
+    below_rows = db.session.execute(public.add_columns(*columns).where(behind)
                                     .order_by(score.desc(), reached, User.id).limit(neighbours)).all()
     # A hidden viewer is not on the public board, so the trainees after them keep their public ranks.
     first_below = rank if hidden else rank + 1

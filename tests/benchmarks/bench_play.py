@@ -524,14 +524,29 @@ def scalar_rows(url: str, sql: str) -> list[tuple]:
         engine.dispose()
 
 
-def reconcile(url: str, tally: Tally, log: Path) -> tuple[list[Check], list[str]]:
-    """Compare what clients saw, what the server logged and what the database holds."""
+def serving_checks(tally: Tally, log: Path) -> tuple[list[Check], list[str]]:
+    """Compare what clients saw with what they expected, and look for errors in the server log."""
     server_errors = sum(count for (_, status), count in tally.statuses.items() if status >= 500)
     log_lines = log.read_text(errors="replace").splitlines()
     locked = sum("database is locked" in line for line in log_lines)
     log_errors = [line for line in log_lines if any(marker in line for marker in LOG_ERRORS)]
     excerpt = [line for index, line in enumerate(log_lines)
                if any(marker in text for text in log_lines[max(0, index - 15):index + 1] for marker in LOG_ERRORS)]
+    client_errors = sum(tally.client_errors.values())
+    return [
+        Check("no server error (5xx)", server_errors == 0, f"{server_errors} responses"),
+        Check("no client error (timeout, reset)", client_errors == 0,
+              ", ".join(f"{k}: {v}" for k, v in tally.client_errors.items()) or "none"),
+        Check("no unexpected status", not tally.unexpected,
+              ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(tally.unexpected.items())) or "none"),
+        Check("'database is locked' in server log", locked == 0, f"{locked} lines"),
+        Check("no error in server log", not log_errors, f"{len(log_errors)} lines"),
+    ], excerpt
+
+
+def reconcile(url: str, tally: Tally, log: Path) -> tuple[list[Check], list[str]]:
+    """Compare what clients saw, what the server logged and what the database holds."""
+    serving, excerpt = serving_checks(tally, log)
     ledger_vs_best = scalar_rows(url, """
         SELECT u.id, COALESCE(l.total, 0), COALESCE(b.total, 0) FROM users u
         LEFT JOIN (SELECT user_id, SUM(amount) AS total FROM points_ledger GROUP BY user_id) l ON l.user_id = u.id
@@ -566,15 +581,7 @@ def reconcile(url: str, tally: Tally, log: Path) -> tuple[list[Check], list[str]
     [(stored_steps, finished, ledger_rows, ledger_sum)] = scalar_rows(url, """
         SELECT (SELECT COUNT(*) FROM attempt_steps), (SELECT COUNT(*) FROM attempts WHERE status = 'finished'),
                (SELECT COUNT(*) FROM points_ledger), (SELECT COALESCE(SUM(amount), 0) FROM points_ledger)""")
-    client_errors = sum(tally.client_errors.values())
-    return [
-        Check("no server error (5xx)", server_errors == 0, f"{server_errors} responses"),
-        Check("no client error (timeout, reset)", client_errors == 0,
-              ", ".join(f"{k}: {v}" for k, v in tally.client_errors.items()) or "none"),
-        Check("no unexpected status", not tally.unexpected,
-              ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(tally.unexpected.items())) or "none"),
-        Check("'database is locked' in server log", locked == 0, f"{locked} lines"),
-        Check("no error in server log", not log_errors, f"{len(log_errors)} lines"),
+    return serving + [
         Check("ledger total = sum of best results, per trainee", not ledger_vs_best,
               f"{ledger_rows} ledger rows, {ledger_sum} points; {len(ledger_vs_best)} trainees differ"),
         Check("best result = best finished attempt", not best_vs_attempts and not missing_best,

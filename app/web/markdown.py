@@ -20,7 +20,9 @@ ALLOWED_SCHEMES = {"http", "https", "mailto"}
 @lru_cache(maxsize=2048)
 def render_markdown(text: str) -> Markup:
     """Markdown to safe HTML: raw HTML, scripts, event handlers, htmx attributes and odd URL schemes are dropped."""
-    html = markdown_lib.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    # Headings start at h2: the page around the text already has its own h1 (a lesson's "# Title" becomes h2).
+    html = markdown_lib.markdown(text, extensions=["tables", "sane_lists", "toc"],
+                                 extension_configs={"toc": {"baselevel": 2}}, output_format="html")
     cleaned = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=ALLOWED_SCHEMES,
                         link_rel="noopener noreferrer nofollow", strip_comments=True)
     return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above

@@ -89,6 +89,7 @@ def test_open_course_opens_every_module(trainee):
 def test_lesson_is_rendered_sanitised_in_the_course_language(trainee):
     page = trainee.get("/courses/first-week/lessons/1").get_data(as_text=True)
     assert "<strong>how you made them feel</strong>" in page
+    assert "<h2>Welcome</h2>" in page          # the lesson's "# Welcome", under the page's own h1
     assert "<script>alert" not in page and "javascript:" not in page
     persian = trainee.get("/courses/goosh-dadan/lessons/1").get_data(as_text=True)
     assert '<article class="lesson" lang="fa" dir="rtl">' in persian and "<strong>کامل</strong>" in persian

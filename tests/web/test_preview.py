@@ -161,7 +161,7 @@ def test_a_course_draft_previews_its_modules_and_rendered_lessons(app, trainer):
     response = trainer.post("/studio/preview", data=form)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<h2>Hello</h2>" in html and "<script>" not in html and "Start <strong>here</strong>." in html
+    assert "<h3>Hello</h3>" in html and "<script>" not in html and "Start <strong>here</strong>." in html
     assert 'data-testid="module-2"' in html and "A third late delivery" in html
     assert 'name="lesson_text-0" value="## Hello' in html  # publishing from the preview sends the lessons too
     assert _snapshot(app) == before
@@ -171,4 +171,4 @@ def test_a_published_course_previews_with_its_stored_lessons(app, trainer):
     form = {"text": COURSE, "base": "0", "lesson_path-0": "lessons/welcome.md", "lesson_text-0": LESSON}
     assert trainer.post("/studio/publish", data=form).status_code == 303
     html = trainer.get("/studio/first-course/preview").get_data(as_text=True)
-    assert "<h2>Hello</h2>" in html and "/studio/late-delivery/preview" in html
+    assert "<h3>Hello</h3>" in html and "/studio/late-delivery/preview" in html

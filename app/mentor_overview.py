@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from .charts import LineChart, percent_chart
 from .content_sync import stored_scenario
 from .extensions import db
+from .game_rules import day_of
 from .mentoring import NotFound, Person, my_trainees, may_see_trainee, trainee_ids
 from .models import Attempt, AttemptStep, RetryRequest, Review, User
 from .models.play import ACTIVE, FINISHED
@@ -97,7 +98,7 @@ def trainee_overview(mentor_id: int, trainee_id: int) -> TraineeOverview:
     by_day: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
     overall: dict[str, list[float]] = defaultdict(list)
     for review, attempt in reviews:
-        day = aware(attempt.finished_at or attempt.started_at).date()
+        day = day_of(aware(attempt.finished_at or attempt.started_at))  # the platform's own calendar day
         for item in rubric_for(stored_scenario(attempt.version)):
             if item.id in (review.scores or {}) and item.max:
                 share = 100 * review.scores[item.id] / item.max

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from . import clock
 from .database import upsert_insert
@@ -21,6 +21,12 @@ def _bump(model: type, keys: dict[str, object], amount: int, moment: datetime) -
     if amount > 0:
         changes["reached_at"] = statement.excluded.reached_at
     db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
+
+
+def _insert_many(model: type, rows: list[dict[str, object]], chunk: int = 5000) -> None:
+    """Insert rows in batches (executemany), not one ORM object each: a rebuild may write a million."""
+    for start in range(0, len(rows), chunk):
+        db.session.execute(insert(model), rows[start:start + chunk])
 
 
 def add_to_periods(user_id: int, amount: int, moment: datetime) -> None:
@@ -56,9 +62,9 @@ def rebuild_periods() -> None:
             entry[0] += amount
             if amount > 0:
                 entry[1] = max(entry[1], created_at)
-    for (user_id, period, starts), (points, reached_at) in sums.items():
-        db.session.add(PeriodScore(user_id=user_id, period=period, starts=starts, points=points,
-                                   reached_at=reached_at))
+    _insert_many(PeriodScore, [{"user_id": user_id, "period": period, "starts": starts, "points": points,
+                                "reached_at": reached_at}
+                               for (user_id, period, starts), (points, reached_at) in sums.items()])
 
 
 def rebuild_skills_and_courses(course_modules: Mapping[str, list[str]]) -> None:
@@ -78,12 +84,10 @@ def rebuild_skills_and_courses(course_modules: Mapping[str, list[str]]) -> None:
         for course_id in holders.get(content_id, []):
             courses[(user_id, course_id)] = courses.get((user_id, course_id), 0) + points
     moment = clock.now()
-    for (user_id, skill), points in skills.items():
-        if points:
-            db.session.add(SkillScore(user_id=user_id, skill_id=skill, points=points, reached_at=moment))
-    for (user_id, course_id), points in courses.items():
-        if points:
-            db.session.add(CourseScore(user_id=user_id, course_id=course_id, points=points, reached_at=moment))
+    _insert_many(SkillScore, [{"user_id": user_id, "skill_id": skill, "points": points, "reached_at": moment}
+                              for (user_id, skill), points in skills.items() if points])
+    _insert_many(CourseScore, [{"user_id": user_id, "course_id": course_id, "points": points, "reached_at": moment}
+                               for (user_id, course_id), points in courses.items() if points])
 
 
 def refresh_course_scores(course_id: str, content_ids: list[str]) -> None:
@@ -94,5 +98,5 @@ def refresh_course_scores(course_id: str, content_ids: list[str]) -> None:
     moment = clock.now()
     totals = db.session.execute(select(BestResult.user_id, func.sum(BestResult.points)).where(
         BestResult.content_id.in_(content_ids)).group_by(BestResult.user_id)).all()
-    db.session.add_all(CourseScore(user_id=user_id, course_id=course_id, points=int(points), reached_at=moment)
-                       for user_id, points in totals if points)
+    _insert_many(CourseScore, [{"user_id": user_id, "course_id": course_id, "points": int(points),
+                                "reached_at": moment} for user_id, points in totals if points])

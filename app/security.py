@@ -35,11 +35,15 @@ HEADERS = {
 }
 
 
+# The largest id a database integer column holds; ids in URLs and query strings stay within it.
+MAX_ID = 2**31 - 1
+
+
 class IdConverter(IntegerConverter):
     """A database id in a URL: a positive whole number that fits the database's integer column."""
 
     def __init__(self, url_map: Any) -> None:
-        super().__init__(url_map, min=1, max=2**31 - 1)
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,7 @@ from ..engine.play import Action, is_plain_number
 from ..game_rules import level_for
 from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
+from .args import int_arg
 from .htmx import is_partial, redirect_to, render
 
 bp = Blueprint("play", __name__)
@@ -37,14 +38,6 @@ def index():
     return redirect(url_for("play.catalogue"))
 
 
-def _int_arg(name: str, low: int, high: int) -> int | None:
-    raw = request.args.get(name, "")
-    if not raw:
-        return None
-    if not is_plain_number(raw) or not low <= int(raw) <= high:
-        abort(400, description=f"'{name}' must be a whole number from {low} to {high}.")
-    return int(raw)
-
 
 @bp.get("/library")
 @login_required
@@ -53,7 +46,7 @@ def catalogue():
     kind = request.args.get("kind") or None
     if kind is not None and kind not in SCENARIO_KINDS:
         abort(400, description="Unknown kind of scenario.")
-    filters = library.Filters(skill=request.args.get("skill") or None, difficulty=_int_arg("difficulty", 1, 5),
+    filters = library.Filters(skill=request.args.get("skill") or None, difficulty=int_arg("difficulty", 1, 5),
                                 language=request.args.get("language") or None, kind=kind)
     items = library.browse(current_user.id, filters)
     return render("play/catalogue.html", "play/_catalogue_items.html", items=items, filters=filters,

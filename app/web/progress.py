@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 
 from .. import boards, progress
 from ..catalogue import skill_names
-from ..engine.play import is_plain_number
 from ..rewards import library_facts
+from .args import int_arg
 from .htmx import redirect_to, render
 
 bp = Blueprint("progress", __name__)
@@ -19,14 +19,6 @@ def init_app(app: Flask) -> None:
     """Register the progress pages."""
     app.register_blueprint(bp)
 
-
-def _id_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    if not raw:
-        return None
-    if not is_plain_number(raw) or not 0 < int(raw) < 2**31:
-        abort(400, description=f"'{name}' must be a whole number.")
-    return int(raw)
 
 
 @bp.get("/dashboard")
@@ -61,7 +53,7 @@ def visibility() -> Response:
 @login_required
 def points() -> Response:
     """The trainee's points history: what, when and why, newest first."""
-    page = progress.points_history(current_user.id, _id_arg("before"))
+    page = progress.points_history(current_user.id, int_arg("before"))
     return render("progress/points.html", "progress/_points_rows.html", history=page)
 
 
@@ -69,7 +61,7 @@ def _board_query() -> boards.BoardQuery:
     window = request.args.get("window") or "all"
     if window not in boards.WINDOWS:
         abort(400, description="Unknown time window.")
-    team_id = _id_arg("team")
+    team_id = int_arg("team")
     if team_id is not None and team_id not in {team.id for team in boards.teams_for(current_user)}:
         abort(404)
     course_id = request.args.get("course") or None
@@ -98,7 +90,7 @@ def leaderboards() -> Response:
 def feed() -> Response:
     """Recent badges, finished courses and mentor shout-outs from the viewer's teams."""
     teams = progress.feed_teams(current_user)
-    team_id = _id_arg("team")
+    team_id = int_arg("team")
     if team_id is not None and team_id not in {team.id for team in teams}:
         abort(404)
     return render("progress/feed.html", "progress/_feed_items.html",

@@ -13,6 +13,7 @@ from .. import mentor_overview, review_queue, reviews
 from ..engine.play import is_plain_number
 from ..mentoring import my_trainees
 from ..security import roles_required
+from .args import int_arg
 from .htmx import is_partial, redirect_to, render
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -52,20 +53,12 @@ def _announce_new_reviews(count: int) -> None:
         session["reviews_announced"] = count
 
 
-def _optional_id(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    if not raw:
-        return None
-    if not is_plain_number(raw) or int(raw) < 1:
-        abort(400, description=f"'{name}' must be an id.")
-    return int(raw)
-
 
 @bp.get("/queue")
 @roles_required(MENTOR)
 def queue() -> Response:
     """Attempts of the mentor's trainees waiting for a review, oldest first, filterable by trainee and scenario."""
-    trainee_id = _optional_id("trainee")
+    trainee_id = int_arg("trainee")
     content_id = request.args.get("scenario") or None
     items = review_queue.queue(current_user.id, trainee_id, content_id)
     everything = review_queue.queue(current_user.id) if trainee_id or content_id else items

@@ -13,7 +13,7 @@ from . import clock
 from .database import is_sqlite, upsert_insert, write
 from .extensions import db
 from .game_rules import period_of
-from .models import AppSetting, CourseScore, PeriodScore, SkillScore, Team, TeamMember, User
+from .models import AppSetting, CourseScore, PeriodScore, SkillScore, TeamMember, User
 
 MODES = ("on", "anonymous", "off")
 MODE_SETTING = "leaderboards"
@@ -178,10 +178,3 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
                  [shown(rank - index - 1, row) for index, row in enumerate(above_rows)][::-1],
                  [shown(first_below + index, row) for index, row in enumerate(below_rows)])
 
-
-def teams_for(user: User) -> list[Team]:
-    """Teams whose boards a user may open: their own, or every team for mentors, trainers and admins."""
-    if user.has_role("mentor", "trainer"):
-        return list(db.session.scalars(select(Team).order_by(Team.name)))
-    return list(db.session.scalars(select(Team).join(TeamMember, TeamMember.team_id == Team.id)
-                                   .where(TeamMember.user_id == user.id).order_by(Team.name)))

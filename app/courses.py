@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import AbstractSet
 
 from sqlalchemy import select
 
@@ -16,7 +17,7 @@ from .lessons import lesson_text
 from .models import Attempt, CourseCompletion, LessonOpen, LibraryEntry
 from .models.play import ACTIVE
 from .models.users import utcnow
-from .rewards import EarnedBadge, award_due_badges, celebrate_courses
+from .rewards import EarnedBadge, award_due_badges, celebrate_courses, completed_courses
 
 
 class NotFound(LookupError):
@@ -115,12 +116,8 @@ def _opened_lessons(user_id: int, course_id: str) -> set[str]:
                                                                    LessonOpen.course_id == course_id)))
 
 
-def completed_course_ids(user_id: int) -> set[str]:
-    """The ids of every course this trainee has completed."""
-    return set(db.session.scalars(select(CourseCompletion.course_id).where(CourseCompletion.user_id == user_id)))
 
-
-def _progress(user_id: int, version_id: int, course: Course, completed: set[str]) -> CourseProgress:
+def _progress(user_id: int, version_id: int, course: Course, completed: AbstractSet[str]) -> CourseProgress:
     scenario_ids = {module.ref for module in course.modules if module.kind != "lesson"}
     scenarios = _active_scenarios(scenario_ids)
     passed_ids = passed_scenario_ids(user_id, scenario_ids)
@@ -148,7 +145,7 @@ def _module_title(module: Module, scenario: Scenario | None) -> str:
 
 def course_catalogue(user_id: int) -> list[CourseProgress]:
     """Every course in the library with this trainee's progress, by title."""
-    completed = completed_course_ids(user_id)
+    completed = completed_courses(user_id)
     progress = [_progress(user_id, entry.version_id, course, completed) for entry, course in _active_courses()]
     return sorted(progress, key=lambda item: item.course.title.casefold())
 
@@ -161,7 +158,7 @@ def course_progress(user_id: int, course_id: str) -> CourseProgress:
         raise NotFound("no such course")
     course = stored_content(entry.version)
     assert isinstance(course, Course)
-    return _progress(user_id, entry.version_id, course, completed_course_ids(user_id))
+    return _progress(user_id, entry.version_id, course, completed_courses(user_id))
 
 
 def open_lesson(user_id: int, course_id: str, number: int) -> LessonView:
@@ -203,7 +200,7 @@ def record_completion(user_id: int, course_id: str, version_id: int) -> bool:
 
 def record_completions(user_id: int, course_id: str | None = None, scenario_id: str | None = None) -> list[str]:
     """Record every course (one, or those using a scenario) this trainee has just completed; inside `write`."""
-    completed = completed_course_ids(user_id)
+    completed = completed_courses(user_id)
     newly = []
     for entry, course in _active_courses():
         if course.id in completed or (course_id is not None and course.id != course_id):

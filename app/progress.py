@@ -15,7 +15,7 @@ from .engine.levels import LevelProgress
 from .engine.model import Badge, Scenario
 from .extensions import db
 from .game_rules import level_for
-from .models import BadgeAward, BestResult, KudosEvent, PointsEntry, SkillScore, Team, TeamMember, User
+from .models import BadgeAward, BestResult, KudosEvent, PointsEntry, SkillScore, TeamMember, User
 from .rewards import badge_progress, library_facts, streak_days
 
 HISTORY_PAGE = 50
@@ -133,13 +133,6 @@ def set_hidden(user_id: int, hidden: bool) -> None:
         db.session.execute(User.__table__.update().where(User.id == user_id).values(leaderboard_hidden=hidden))
     write(run)
 
-
-def feed_teams(user: User) -> list[Team]:
-    """The teams whose feed a user can filter to: their own, or all for mentors, trainers and admins."""
-    query = select(Team).order_by(Team.name)
-    if not user.has_role("mentor", "trainer"):
-        query = query.join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.user_id == user.id)
-    return list(db.session.scalars(query))
 
 
 def kudos_feed(user: User, team_id: int | None = None) -> list[FeedItem]:

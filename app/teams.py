@@ -37,6 +37,14 @@ def list_teams() -> list[TeamView]:
     return [TeamView(team.id, team.name, members[team.id]) for team in teams]
 
 
+def visible_teams(user: User) -> list[Team]:
+    """Teams whose boards and feed a user may open: their own, or every team for mentors, trainers and admins."""
+    query = select(Team).order_by(Team.name)
+    if not user.has_role("mentor", "trainer"):
+        query = query.join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.user_id == user.id)
+    return list(db.session.scalars(query))
+
+
 def create_team(name: str) -> int:
     """Create a team with a unique, non-empty name."""
     name = " ".join(name.split())

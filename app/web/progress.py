@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, Response, abort, flash, render_template, req
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import boards, progress
+from .. import boards, progress, teams
 from ..catalogue import skill_names
 from ..rewards import library_facts
 from .args import int_arg
@@ -62,7 +62,7 @@ def _board_query() -> boards.BoardQuery:
     if window not in boards.WINDOWS:
         abort(400, description="Unknown time window.")
     team_id = int_arg("team")
-    if team_id is not None and team_id not in {team.id for team in boards.teams_for(current_user)}:
+    if team_id is not None and team_id not in {team.id for team in teams.visible_teams(current_user)}:
         abort(404)
     course_id = request.args.get("course") or None
     if course_id is not None and course_id not in library_facts().courses:
@@ -81,7 +81,7 @@ def leaderboards() -> Response:
     """A leaderboard with the viewer's own rank and neighbours; filters swap the board in place."""
     query = _board_query()
     return render("progress/leaderboards.html", "progress/_board.html",
-                  board=boards.leaderboard(query, current_user.id), teams=boards.teams_for(current_user),
+                  board=boards.leaderboard(query, current_user.id), teams=teams.visible_teams(current_user),
                   courses=library_facts().courses, skills=skill_names())
 
 
@@ -89,9 +89,9 @@ def leaderboards() -> Response:
 @login_required
 def feed() -> Response:
     """Recent badges, finished courses and mentor shout-outs from the viewer's teams."""
-    teams = progress.feed_teams(current_user)
+    visible = teams.visible_teams(current_user)
     team_id = int_arg("team")
-    if team_id is not None and team_id not in {team.id for team in teams}:
+    if team_id is not None and team_id not in {team.id for team in visible}:
         abort(404)
     return render("progress/feed.html", "progress/_feed_items.html",
-                  items=progress.kudos_feed(current_user, team_id), teams=teams, team_id=team_id)
+                  items=progress.kudos_feed(current_user, team_id), teams=visible, team_id=team_id)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app import courses
+from app import courses, rewards
 from app.content_sync import sync_library
 from app.extensions import db
 from app.models import ContentVersion, CourseCompletion, LessonOpen, LessonText, User
@@ -125,7 +125,7 @@ def test_course_completes_when_the_last_module_is_passed_and_only_once(app, trai
     trainee.get("/courses/first-week/lessons/4")
     assert completions(app) == 1
     with app.app_context():
-        assert courses.completed_course_ids(uid) == {"first-week"}
+        assert rewards.completed_courses(uid) == {"first-week"}
 
 
 def test_completion_is_detected_when_an_attempt_finishes(app, trainee):
@@ -135,7 +135,7 @@ def test_completion_is_detected_when_an_attempt_finishes(app, trainee):
     act(trainee, attempt, 1, choice="listen")
     assert completions(app) == 1
     with app.app_context():
-        assert courses.completed_course_ids(user_id(app)) == {"goosh-dadan"}
+        assert rewards.completed_courses(user_id(app)) == {"goosh-dadan"}
 
 
 def test_record_completion_reports_whether_it_was_new(app, trainee):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from flask import Blueprint, Flask, Response, abort, render_template
 from markupsafe import Markup
 
@@ -61,27 +63,26 @@ def _csv(table: analytics.Table, content_id: str) -> Response:
     return response
 
 
-@bp.get("/scenarios/<content_id>/<table>.csv")
-@roles_required("trainer")
-def scenario_csv(content_id: str, table: str):
-    """One table of a scenario's analytics as CSV."""
+def _report_csv(load: Callable[[str], Any], content_id: str, table: str) -> Response:
+    """One named table of a report as CSV; an unknown report or table is a 404."""
     try:
-        report = analytics.scenario_report(content_id)
+        report = load(content_id)
     except analytics.NotFound:
         abort(404)
     if table not in report.tables:
         abort(404)
     return _csv(report.tables[table], content_id)
+
+
+@bp.get("/scenarios/<content_id>/<table>.csv")
+@roles_required("trainer")
+def scenario_csv(content_id: str, table: str):
+    """One table of a scenario's analytics as CSV."""
+    return _report_csv(analytics.scenario_report, content_id, table)
 
 
 @bp.get("/courses/<content_id>/<table>.csv")
 @roles_required("trainer")
 def course_csv(content_id: str, table: str):
     """One table of a course's analytics as CSV."""
-    try:
-        report = analytics.course_report(content_id)
-    except analytics.NotFound:
-        abort(404)
-    if table not in report.tables:
-        abort(404)
-    return _csv(report.tables[table], content_id)
+    return _report_csv(analytics.course_report, content_id, table)

@@ -6,17 +6,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_content, stored_scenario
+from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_scenario
 from .courses import record_completions
 from .database import write
 from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
 from .extensions import db
-from .models import Attempt, AttemptStep, LibraryEntry
+from .models import Attempt, AttemptStep, ContentVersion, LibraryEntry
 from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
@@ -88,11 +88,66 @@ class AttemptState:
         return self.playthrough.steps[-1] if self.playthrough.steps else None
 
 
-def _skill_names(attempt: Attempt) -> dict[str, str]:
-    """Skill ids to names, from the skills catalogue the attempt started with."""
-    if attempt.skills_version is None:
+@dataclass(frozen=True)
+class AttemptRow:
+    """What play needs of an attempt and of the versions it keeps, read in one query."""
+
+    id: int
+    user_id: int
+    content_id: str
+    status: str
+    outcome: str
+    points: int
+    step_count: int
+    actions: tuple[str, ...]
+    kind: str
+    content_hash: str
+    skills_hash: str | None
+
+    def view(self) -> AttemptView:
+        """The view of the row as read."""
+        return AttemptView(self.id, self.content_id, self.status, self.outcome, self.points, self.step_count)
+
+
+_ATTEMPTS = Attempt.__table__
+_VERSIONS = ContentVersion.__table__
+_SKILLS_VERSIONS = _VERSIONS.alias("skills_versions")
+# Built once: the play step runs this on every request, and building a statement costs more than running it.
+_OWNED_ROW = (
+    select(_ATTEMPTS.c.id, _ATTEMPTS.c.user_id, _ATTEMPTS.c.content_id, _ATTEMPTS.c.status, _ATTEMPTS.c.outcome,
+           _ATTEMPTS.c.points, _ATTEMPTS.c.step_count, _ATTEMPTS.c.actions, _VERSIONS.c.kind,
+           _VERSIONS.c.content_hash, _SKILLS_VERSIONS.c.content_hash.label("skills_hash"))
+    .join_from(_ATTEMPTS, _VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
+    .outerjoin(_SKILLS_VERSIONS, _SKILLS_VERSIONS.c.id == _ATTEMPTS.c.skills_version_id)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.user_id == bindparam("user_id")))
+_RECORD_STEP = insert(AttemptStep.__table__)
+_MOVE_ON = (update(_ATTEMPTS)
+            .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.step_count == bindparam("previous"),
+                   _ATTEMPTS.c.status == ACTIVE)
+            .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded")))
+
+
+def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
+    row = db.session.connection().execute(_OWNED_ROW, {"attempt_id": attempt_id, "user_id": user_id}).first()
+    if row is None:
+        raise NotFound("no such attempt")
+    return AttemptRow(row.id, row.user_id, row.content_id, row.status, row.outcome, row.points, row.step_count,
+                      tuple(row.actions or ()), row.kind, row.content_hash, row.skills_hash)
+
+
+@lru_cache(maxsize=64)
+def _skill_names(skills_hash: str | None) -> Mapping[str, str]:
+    """Skill ids to names, from the skills catalogue an attempt started with; versions never change."""
+    if skills_hash is None:
         return {}
-    return {skill.id: skill.name for skill in stored_content(attempt.skills_version) if isinstance(skill, Skill)}
+    return {skill.id: skill.name for skill in stored_by_hash("skills", skills_hash) if isinstance(skill, Skill)}
+
+
+def _replay_row(row: AttemptRow) -> tuple[Scenario, Playthrough]:
+    scenario = stored_by_hash(row.kind, row.content_hash)
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"attempt {row.id} keeps a {row.kind}, not a scenario")
+    return scenario, play(scenario, [Action.parse(action) for action in row.actions])
 
 
 def replay(attempt: Attempt) -> tuple[Scenario, Playthrough]:
@@ -101,18 +156,11 @@ def replay(attempt: Attempt) -> tuple[Scenario, Playthrough]:
     return scenario, play(scenario, [Action.parse(action) for action in attempt.actions or []])
 
 
-def _owned(user_id: int, attempt_id: int) -> Attempt:
-    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id))
-    if attempt is None:
-        raise NotFound("no such attempt")
-    return attempt
-
-
 def load_attempt(user_id: int, attempt_id: int) -> AttemptState:
     """A trainee's own attempt with its state; NotFound for anyone else's."""
-    attempt = _owned(user_id, attempt_id)
-    scenario, playthrough = replay(attempt)
-    return AttemptState(AttemptView.of(attempt), scenario, playthrough, _skill_names(attempt))
+    row = _owned_row(user_id, attempt_id)
+    scenario, playthrough = _replay_row(row)
+    return AttemptState(row.view(), scenario, playthrough, _skill_names(row.skills_hash))
 
 
 def _active_attempt(user_id: int, content_id: str) -> Attempt | None:
@@ -127,10 +175,11 @@ def _new_attempt(user_id: int, content_id: str) -> int:
     if entry is None:
         raise NotFound("no such scenario in the library")
     skills_entry = db.session.get(LibraryEntry, CATALOGUE_IDS["skills"])
-    skills_version_id = skills_entry.version_id if skills_entry is not None and skills_entry.active else None
+    skills = skills_entry.version if skills_entry is not None and skills_entry.active else None
     try:
         with db.session.begin_nested():
-            attempt = Attempt(user_id=user_id, version_id=entry.version_id, skills_version_id=skills_version_id,
+            attempt = Attempt(user_id=user_id, version_id=entry.version_id,
+                              skills_version_id=skills.id if skills is not None else None,
                               content_id=content_id, status=ACTIVE, started_at=utcnow())
             db.session.add(attempt)
             db.session.flush()
@@ -142,15 +191,16 @@ def _new_attempt(user_id: int, content_id: str) -> int:
         return existing.id
     # A mentor's open request to play this scenario again is answered by this attempt.
     link_retry_requests(user_id, content_id, attempt.id)
-    _finish_if_over(attempt)
+    _finish_if_over(AttemptRow(attempt.id, user_id, content_id, ACTIVE, "unfinished", 0, 0, (), entry.version.kind,
+                               entry.version.content_hash, skills.content_hash if skills is not None else None))
     return attempt.id
 
 
-def _finish_if_over(attempt: Attempt) -> None:
+def _finish_if_over(row: AttemptRow) -> None:
     """An attempt whose start node is already an ending (or offers nothing) finishes at once."""
-    scenario, playthrough = replay(attempt)
+    scenario, playthrough = _replay_row(row)
     if playthrough.finished:
-        _close(attempt, scenario, playthrough)
+        _close(row, scenario, playthrough)
 
 
 def start_attempt(user_id: int, content_id: str) -> int:
@@ -168,65 +218,62 @@ def start_attempt(user_id: int, content_id: str) -> int:
 def restart_attempt(user_id: int, attempt_id: int) -> int:
     """Abandon a running attempt (a finished one stays as it is) and start afresh on the current version."""
     def run() -> int:
-        attempt = _owned(user_id, attempt_id)
-        db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE)
-                           .values(status=ABANDONED, finished_at=utcnow(),
-                                   needs_review=_has_reply(attempt.actions or [])))
-        db.session.expire(attempt)
-        existing = _active_attempt(user_id, attempt.content_id)
-        return existing.id if existing is not None else _new_attempt(user_id, attempt.content_id)
+        row = _owned_row(user_id, attempt_id)
+        if row.status == ACTIVE:
+            db.session.execute(update(Attempt).where(Attempt.id == row.id, Attempt.status == ACTIVE)
+                               .values(status=ABANDONED, finished_at=utcnow(), needs_review=_has_reply(row.actions)))
+        existing = _active_attempt(user_id, row.content_id)
+        return existing.id if existing is not None else _new_attempt(user_id, row.content_id)
     return write(run)
 
 
 def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> AttemptState:
     """Record one action as step `step_number`; a replay of the same step changes nothing."""
     def run() -> AttemptState | None:
-        attempt = _owned(user_id, attempt_id)
-        if attempt.step_count >= step_number and _same_step(attempt, step_number, action):
+        row = _owned_row(user_id, attempt_id)
+        if row.step_count >= step_number and _same_step(row.actions, step_number, action):
             return None
-        if attempt.step_count != step_number - 1:
+        if row.step_count != step_number - 1:
             raise Conflict(ANSWERED_ELSEWHERE)
-        if attempt.status != ACTIVE:
+        if row.status != ACTIVE:
             raise Refused("This attempt has ended; start a new one to play again.")
-        if attempt.step_count >= MAX_STEPS:
+        if row.step_count >= MAX_STEPS:
             raise Refused(f"This attempt has reached {MAX_STEPS} steps; restart the scenario to play again.")
-        scenario, playthrough = replay(attempt)
+        scenario, playthrough = _replay_row(row)
         try:
             step = playthrough.apply(action)
         except ActionRefused as exc:
             raise Refused(str(exc)) from None
-        db.session.execute(insert(AttemptStep).values(
-            attempt_id=attempt.id, number=step_number, node=step.node, action=step.action, answer=step.answer,
-            points=step.points, skills=dict(step.skills), feedback=list(step.feedback), shown=dict(step.shown),
-            created_at=utcnow()))
-        moved = db.session.execute(update(Attempt).where(
-            Attempt.id == attempt.id, Attempt.step_count == step_number - 1, Attempt.status == ACTIVE,
-        ).values(step_count=step_number, points=playthrough.points,
-                 actions=[*(attempt.actions or []), step.action]))
+        connection = db.session.connection()
+        connection.execute(_RECORD_STEP, {
+            "attempt_id": row.id, "number": step_number, "node": step.node, "action": step.action,
+            "answer": step.answer, "points": step.points, "skills": dict(step.skills),
+            "feedback": list(step.feedback), "shown": dict(step.shown), "created_at": utcnow()})
+        moved = connection.execute(_MOVE_ON, {"attempt_id": row.id, "previous": step_number - 1,
+                                              "number": step_number, "total": playthrough.points,
+                                              "recorded": [*row.actions, step.action]})
         if moved.rowcount != 1:
             raise Conflict("This attempt was changed at the same moment elsewhere; nothing was recorded.")
         status = ACTIVE
         rewards = Rewards(step.points)
         if playthrough.finished:
-            rewards = _close(attempt, scenario, playthrough, step.points)
+            rewards = _close(row, scenario, playthrough, step.points)
             status = FINISHED
-        view = AttemptView(attempt.id, attempt.content_id, status, playthrough.outcome, playthrough.points,
-                           step_number)
-        return AttemptState(view, scenario, playthrough, _skill_names(attempt), rewards)
+        view = AttemptView(row.id, row.content_id, status, playthrough.outcome, playthrough.points, step_number)
+        return AttemptState(view, scenario, playthrough, _skill_names(row.skills_hash), rewards)
 
     try:
         state = write(run)
     except IntegrityError:
         # Two requests raced for the same step number; the database let exactly one record it.
-        if not _same_step(_owned(user_id, attempt_id), step_number, action):
+        if not _same_step(_owned_row(user_id, attempt_id).actions, step_number, action):
             raise Conflict(ANSWERED_ELSEWHERE) from None
         state = None
     return state if state is not None else load_attempt(user_id, attempt_id)
 
 
-def _same_step(attempt: Attempt, step_number: int, action: Action) -> bool:
-    """Whether step `step_number` of this attempt was this very action (a replayed request)."""
-    actions = attempt.actions or []
+def _same_step(actions: tuple[str, ...], step_number: int, action: Action) -> bool:
+    """Whether step `step_number` of an attempt was this very action (a replayed request)."""
     return step_number <= len(actions) and actions[step_number - 1] == str(action)
 
 
@@ -242,7 +289,7 @@ def _max_points(kind: str, digest: str) -> int | None:
     return scenario_stats(content).max_points if isinstance(content, Scenario) else None
 
 
-def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough, step_points: int = 0) -> Rewards:
+def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough, step_points: int = 0) -> Rewards:
     """Mark an attempt finished, let its points count toward the trainee's best, and award what is due."""
     moment = utcnow()
     closed = db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE).values(
@@ -250,7 +297,7 @@ def _close(attempt: Attempt, scenario: Scenario, playthrough: Playthrough, step_
         finished_at=moment, needs_review=scenario.review or _has_reply(step.action for step in playthrough.steps)))
     if closed.rowcount != 1:
         return Rewards(step_points)
-    best_possible = _max_points(attempt.version.kind, attempt.version.content_hash)
+    best_possible = _max_points(attempt.kind, attempt.content_hash)
     improvement = record_result(Finish(
         attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome, scenario.title,
         dict(playthrough.skills), best_possible is not None and playthrough.points >= best_possible,

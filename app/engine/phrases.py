@@ -57,9 +57,11 @@ def _split(text: str, allow_star: bool) -> list[str]:
     return words
 
 
-def words(text: str, language: str = "en") -> list[str]:
+@lru_cache(maxsize=1024)
+def words(text: str, language: str = "en") -> tuple[str, ...]:
     """The folded words of a reply: maximal runs of letters, digits, combining marks and apostrophes."""
-    return _split(fold(text, language), allow_star=False)
+    # Cached: replaying an attempt reads each of its replies again on every later step.
+    return tuple(_split(fold(text, language), allow_star=False))
 
 
 def count_words(text: str, language: str = "en") -> int:
@@ -88,8 +90,10 @@ def matches(pattern: Sequence[str], reply_words: Sequence[str]) -> bool:
     """True when the phrase's words occur consecutively among the reply's words."""
     if not pattern:
         return False
-    size = len(pattern)
-    for start in range(len(reply_words) - size + 1):
-        if all(_word_matches(p, w) for p, w in zip(pattern, reply_words[start:start + size])):
+    first, rest = pattern[0], pattern[1:]
+    # Only positions whose word fits the phrase's first word are worth comparing further: replies are long.
+    for start in range(len(reply_words) - len(pattern) + 1):
+        if _word_matches(first, reply_words[start]) and all(
+                _word_matches(p, w) for p, w in zip(rest, reply_words[start + 1:])):
             return True
     return False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
-from typing import Sequence
 
 _TURKIC = {"tr", "az"}
 _LETTER_FIXES = str.maketrans({
@@ -86,8 +85,9 @@ def _word_matches(pattern: str, word: str) -> bool:
     return word == pattern
 
 
-def matches(pattern: Sequence[str], reply_words: Sequence[str]) -> bool:
-    """True when the phrase's words occur consecutively among the reply's words."""
+@lru_cache(maxsize=8192)
+def matches(pattern: tuple[str, ...], reply_words: tuple[str, ...]) -> bool:
+    """True when the phrase's words occur consecutively among the reply's words (cached: replays ask again)."""
     if not pattern:
         return False
     first, rest = pattern[0], pattern[1:]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Literal, Mapping
 
 from . import conditions, phrases
 from .model import Choice, Node, PhraseGroup, Question, Reply, Scenario
@@ -314,11 +314,11 @@ def _question_shown(question: Question | None) -> dict[str, str | None]:
     return {"ask": question.ask if question else None}
 
 
-def _group_matches(group: PhraseGroup, reply_words: Sequence[str], language: str) -> bool:
+def _group_matches(group: PhraseGroup, reply_words: tuple[str, ...], language: str) -> bool:
     return any(phrases.matches(phrases.phrase_words(phrase, language), reply_words) for phrase in group.phrases)
 
 
-def _first_phrase(group: PhraseGroup, reply_words: Sequence[str], language: str) -> str:
+def _first_phrase(group: PhraseGroup, reply_words: tuple[str, ...], language: str) -> str:
     return next(phrase for phrase in group.phrases
                 if phrases.matches(phrases.phrase_words(phrase, language), reply_words))
 

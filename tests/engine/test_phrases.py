@@ -164,7 +164,7 @@ def test_a_phrase_matches_consecutive_words_only() -> None:
 
 
 def test_an_empty_phrase_never_matches() -> None:
-    assert not phrases.matches([], words("anything at all"))
+    assert not phrases.matches((), words("anything at all"))
     assert not phrase_matches("!!!", "!!!")
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
+import threading
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -42,13 +46,62 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+class WriterQueue:
+    """Writers to one SQLite file take turns here, across threads and processes, before SQLite's own lock.
+
+    SQLite makes a blocked writer sleep and poll (1, 2, 5, 10 ms ...), so under several busy workers a
+    write often waits far longer than the write ahead of it takes. A blocking `flock` on a file beside
+    the database wakes the next writer the moment the previous one finishes. The busy timeout stays as
+    the fallback for writers that do not queue here (another program, the `sqlite3` shell).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._thread_turn = threading.Lock()
+        self._descriptor: int | None = None
+        self._depth = threading.local()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the writers' turn for the block; re-entrant within one thread."""
+        depth = getattr(self._depth, "value", 0)
+        if depth:
+            self._depth.value = depth + 1
+            try:
+                yield
+            finally:
+                self._depth.value = depth
+            return
+        # flock excludes other open files, not threads sharing this one: threads queue on the lock first.
+        with self._thread_turn:
+            descriptor = self._open()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            self._depth.value = 1
+            try:
+                yield
+            finally:
+                self._depth.value = 0
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def _open(self) -> int:
+        # Opened lazily in each process: a descriptor inherited over fork would share its lock with the parent.
+        if self._descriptor is None or self._pid != os.getpid():
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._descriptor
+
+    _pid: int = -1
+
+
 def init_app(app: Flask) -> None:
-    """Tune each engine: SQLite gets WAL, a busy timeout, foreign keys and explicit BEGINs."""
+    """Tune each engine: SQLite gets WAL, a busy timeout, foreign keys, explicit BEGINs and a writers' queue."""
     with app.app_context():
         engine = db.engine
         if is_sqlite(engine):
             _create_private_file(engine.url.database)
             _tune_sqlite(engine)
+            if engine.url.database not in (None, "", ":memory:"):
+                app.extensions["sqlite_writers"] = WriterQueue(os.path.abspath(engine.url.database) + ".writers")
 
 
 def _create_private_file(database: str | None) -> None:
@@ -85,6 +138,16 @@ def _retryable(exc: DBAPIError) -> bool:
     return any(fragment in text for fragment in _RETRYABLE)
 
 
+@contextmanager
+def _writers_turn() -> Iterator[None]:
+    queue = current_app.extensions.get("sqlite_writers") if has_app_context() else None
+    if queue is None:
+        yield
+        return
+    with queue.turn():
+        yield
+
+
 def write(fn: Callable[[], T]) -> T:
     """Run `fn` in one write transaction and commit; retry from the start while the database is busy."""
     # End any read transaction first: SQLite cannot always upgrade one to a write.
@@ -92,16 +155,17 @@ def write(fn: Callable[[], T]) -> T:
     for attempt in range(RETRIES):
         token = _write_intent.set(True)
         try:
-            result = fn()
-            db.session.commit()
-            return result
-        except (OperationalError, DBAPIError) as exc:
-            db.session.rollback()
-            if not _retryable(exc) or attempt == RETRIES - 1:
-                raise
-        except BaseException:
-            db.session.rollback()
-            raise
+            with _writers_turn():
+                try:
+                    result = fn()
+                    db.session.commit()
+                    return result
+                except BaseException as exc:
+                    # Inside the turn, so the next writer never finds this one's transaction still open.
+                    db.session.rollback()
+                    if not isinstance(exc, (OperationalError, DBAPIError)) or not _retryable(exc) \
+                            or attempt == RETRIES - 1:
+                        raise
         finally:
             _write_intent.reset(token)
         time.sleep(min(0.5, 0.01 * 2 ** attempt) * random.uniform(0.5, 1.5))

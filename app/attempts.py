@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_scenario
 from .courses import record_completions
-from .database import write
+from .database import upsert_insert, write
 from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
@@ -22,7 +22,7 @@ from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import Finish, record_result
 from .reviews import link_retry_requests
-from .rewards import EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding
+from .rewards import EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding, library_facts
 
 # Each action replays the ones before it, so an endless loop must end somewhere.
 MAX_STEPS = 300
@@ -163,37 +163,61 @@ def load_attempt(user_id: int, attempt_id: int) -> AttemptState:
     return AttemptState(row.view(), scenario, playthrough, _skill_names(row.skills_hash))
 
 
-def _active_attempt(user_id: int, content_id: str) -> Attempt | None:
-    return db.session.scalar(select(Attempt).where(Attempt.user_id == user_id, Attempt.content_id == content_id,
-                                                   Attempt.status == ACTIVE))
+_ENTRIES = LibraryEntry.__table__
+_SKILLS_ENTRIES = _ENTRIES.alias("skills_entries")
+# The version the library offers now for a scenario id, with the skills catalogue in force beside it.
+_CURRENT_VERSIONS = (
+    select(_VERSIONS.c.id, _VERSIONS.c.kind, _VERSIONS.c.content_hash,
+           _SKILLS_VERSIONS.c.id.label("skills_id"), _SKILLS_VERSIONS.c.content_hash.label("skills_hash"))
+    .join_from(_ENTRIES, _VERSIONS, _VERSIONS.c.id == _ENTRIES.c.version_id)
+    .outerjoin(_SKILLS_ENTRIES, (_SKILLS_ENTRIES.c.content_id == CATALOGUE_IDS["skills"])
+               & _SKILLS_ENTRIES.c.active.is_(True))
+    .outerjoin(_SKILLS_VERSIONS, _SKILLS_VERSIONS.c.id == _SKILLS_ENTRIES.c.version_id)
+    .where(_ENTRIES.c.content_id == bindparam("content_id"), _ENTRIES.c.active.is_(True),
+           _ENTRIES.c.kind.in_(SCENARIO_KINDS)))
+_ACTIVE_ATTEMPT = select(_ATTEMPTS.c.id).where(
+    _ATTEMPTS.c.user_id == bindparam("user_id"), _ATTEMPTS.c.content_id == bindparam("content_id"),
+    _ATTEMPTS.c.status == ACTIVE)
+_NEW_ATTEMPTS: dict[str, Any] = {}
+
+
+def _new_attempt_statement() -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per database dialect."""
+    dialect = db.engine.dialect.name
+    if dialect not in _NEW_ATTEMPTS:
+        # At most one running attempt per trainee and scenario (a partial unique index): a second Start loses.
+        _NEW_ATTEMPTS[dialect] = (upsert_insert(Attempt).on_conflict_do_nothing(
+            index_elements=["user_id", "content_id"], index_where=_ATTEMPTS.c.status == ACTIVE)
+            .returning(_ATTEMPTS.c.id))
+    return _NEW_ATTEMPTS[dialect]
+
+
+def _active_attempt(user_id: int, content_id: str) -> int | None:
+    return db.session.connection().execute(_ACTIVE_ATTEMPT, {"user_id": user_id, "content_id": content_id}).scalar()
 
 
 def _new_attempt(user_id: int, content_id: str) -> int:
-    entry = db.session.scalar(select(LibraryEntry).where(
-        LibraryEntry.content_id == content_id, LibraryEntry.active.is_(True),
-        LibraryEntry.kind.in_(SCENARIO_KINDS)))
-    if entry is None:
+    connection = db.session.connection()
+    version = connection.execute(_CURRENT_VERSIONS, {"content_id": content_id}).first()
+    if version is None:
         raise NotFound("no such scenario in the library")
-    skills_entry = db.session.get(LibraryEntry, CATALOGUE_IDS["skills"])
-    skills = skills_entry.version if skills_entry is not None and skills_entry.active else None
-    try:
-        with db.session.begin_nested():
-            attempt = Attempt(user_id=user_id, version_id=entry.version_id,
-                              skills_version_id=skills.id if skills is not None else None,
-                              content_id=content_id, status=ACTIVE, started_at=utcnow())
-            db.session.add(attempt)
-            db.session.flush()
-    except IntegrityError:
+    fields = {"user_id": user_id, "version_id": version.id, "skills_version_id": version.skills_id,
+              "content_id": content_id, "status": ACTIVE, "started_at": utcnow()}
+    for _ in range(3):
+        attempt_id = connection.execute(_new_attempt_statement(), fields).scalar()
+        if attempt_id is not None:
+            break
         # A second Start at the same moment: the other request's attempt is the one to resume.
         existing = _active_attempt(user_id, content_id)
-        if existing is None:
-            raise
-        return existing.id
+        if existing is not None:
+            return existing
+    else:
+        raise Conflict("This scenario was started and ended elsewhere at the same moment; try again.")
     # A mentor's open request to play this scenario again is answered by this attempt.
-    link_retry_requests(user_id, content_id, attempt.id)
-    _finish_if_over(AttemptRow(attempt.id, user_id, content_id, ACTIVE, "unfinished", 0, 0, (), entry.version.kind,
-                               entry.version.content_hash, skills.content_hash if skills is not None else None))
-    return attempt.id
+    link_retry_requests(user_id, content_id, attempt_id)
+    _finish_if_over(AttemptRow(attempt_id, user_id, content_id, ACTIVE, "unfinished", 0, 0, (), version.kind,
+                               version.content_hash, version.skills_hash))
+    return attempt_id
 
 
 def _finish_if_over(row: AttemptRow) -> None:
@@ -210,8 +234,8 @@ def start_attempt(user_id: int, content_id: str) -> int:
         if existing is None:
             return _new_attempt(user_id, content_id)
         # Resuming a later attempt than the one a mentor reviewed answers their request too.
-        link_retry_requests(user_id, content_id, existing.id)
-        return existing.id
+        link_retry_requests(user_id, content_id, existing)
+        return existing
     return write(run)
 
 
@@ -222,8 +246,7 @@ def restart_attempt(user_id: int, attempt_id: int) -> int:
         if row.status == ACTIVE:
             db.session.execute(update(Attempt).where(Attempt.id == row.id, Attempt.status == ACTIVE)
                                .values(status=ABANDONED, finished_at=utcnow(), needs_review=_has_reply(row.actions)))
-        existing = _active_attempt(user_id, row.content_id)
-        return existing.id if existing is not None else _new_attempt(user_id, row.content_id)
+        return _new_attempt(user_id, row.content_id)
     return write(run)
 
 
@@ -297,16 +320,17 @@ def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough, st
         finished_at=moment, needs_review=scenario.review or _has_reply(step.action for step in playthrough.steps)))
     if closed.rowcount != 1:
         return Rewards(step_points)
+    library = library_facts()
     best_possible = _max_points(attempt.kind, attempt.content_hash)
     improvement = record_result(Finish(
         attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome, scenario.title,
         dict(playthrough.skills), best_possible is not None and playthrough.points >= best_possible,
-        courses_holding(attempt.content_id)))
+        courses_holding(attempt.content_id, library)))
     finished: list[str] = []
     if playthrough.outcome == "passed":
         # In the same transaction, so a course is complete exactly when its last module is passed.
         finished = record_completions(attempt.user_id, scenario_id=attempt.content_id)
-        celebrate_courses(attempt.user_id, finished)
-    badges = tuple(after_finish(attempt.user_id, moment))
+        celebrate_courses(attempt.user_id, finished, library)
+    badges = tuple(after_finish(attempt.user_id, moment, library))
     return Rewards(step_points, improvement + sum(badge.points for badge in badges), badges,
-                   course_titles(finished))
+                   course_titles(finished, library))

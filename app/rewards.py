@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import func, insert, select
+from datetime import date
+
+from sqlalchemy import String, bindparam, case, cast, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash
@@ -79,9 +82,9 @@ def _library_facts(entries: tuple[tuple[str, str, str], ...]) -> LibraryFacts:
     return LibraryFacts(scenarios, courses, badges)
 
 
-def courses_holding(content_id: str) -> tuple[str, ...]:
+def courses_holding(content_id: str, library: LibraryFacts | None = None) -> tuple[str, ...]:
     """Ids of the active courses that include this scenario or case study."""
-    library = library_facts()
+    library = library or library_facts()
     return tuple(course_id for course_id in library.courses if content_id in library.course_scenarios(course_id))
 
 
@@ -97,15 +100,17 @@ def completed_courses(user_id: int) -> frozenset[str]:
     return frozenset(db.session.scalars(select(CourseCompletion.course_id).where(CourseCompletion.user_id == user_id)))
 
 
-def course_titles(course_ids: list[str]) -> tuple[str, ...]:
+def course_titles(course_ids: list[str], library: LibraryFacts | None = None) -> tuple[str, ...]:
     """The titles of active courses, by id (the id itself for one no longer in the library)."""
-    courses = library_facts().courses
+    if not course_ids:
+        return ()
+    courses = (library or library_facts()).courses
     return tuple(courses[course_id].title if course_id in courses else course_id for course_id in course_ids)
 
 
-def celebrate_courses(user_id: int, course_ids: list[str]) -> None:
+def celebrate_courses(user_id: int, course_ids: list[str], library: LibraryFacts | None = None) -> None:
     """Put courses the trainee has just completed in the kudos feed; inside the completing write."""
-    for course_id, title in zip(course_ids, course_titles(course_ids)):
+    for course_id, title in zip(course_ids, course_titles(course_ids, library)):
         post_kudos(user_id, "course", course_id, title)
 
 
@@ -117,18 +122,69 @@ def well_graded_count(user_id: int) -> int:
         Review.score_total * 5 >= Review.score_max * 4)) or 0
 
 
+def _standing_statement() -> Any:
+    """One query for everything badges ask about a trainee, as (kind, name, number, flag) rows."""
+    user_id = bindparam("user_id")
+    recent_days = (select(ActivityDay.day).where(ActivityDay.user_id == user_id)
+                   .order_by(ActivityDay.day.desc()).limit(STREAK_LOOKBACK_DAYS).subquery())
+    return union_all(
+        select(literal("held"), BadgeAward.badge_id, literal(0), literal(0)).where(BadgeAward.user_id == user_id),
+        select(literal("best"), BestResult.content_id, case((BestResult.outcome == "passed", 1), else_=0),
+               case((BestResult.perfect.is_(True), 1), else_=0)).where(BestResult.user_id == user_id),
+        select(literal("skill"), SkillScore.skill_id, SkillScore.points, literal(0))
+        .where(SkillScore.user_id == user_id),
+        select(literal("course"), CourseCompletion.course_id, literal(0), literal(0))
+        .where(CourseCompletion.user_id == user_id),
+        select(literal("day"), cast(recent_days.c.day, String), literal(0), literal(0)),
+        select(literal("points"), literal(""), User.points_total, literal(0)).where(User.id == user_id),
+        # total / max >= 4 / 5, in whole numbers so no database rounds it.
+        select(literal("graded"), literal(""), func.count(), literal(0)).select_from(Review).where(
+            Review.trainee_id == user_id, Review.score_max > 0, Review.score_total * 5 >= Review.score_max * 4))
+
+
+# Built once: it runs after every finished attempt.
+_STANDING = _standing_statement()
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The badges a trainee holds and the facts their criteria ask about."""
+
+    held: frozenset[str]
+    facts: Facts
+
+
+def standing_of(user_id: int, library: LibraryFacts) -> Standing:
+    """Held badges and badge facts of one trainee, in a single query."""
+    held: set[str] = set()
+    records: list[ScenarioRecord] = []
+    skill_totals: dict[str, int] = {}
+    courses: set[str] = set()
+    days: list[date] = []
+    points = graded = 0
+    for kind, name, number, flag in db.session.connection().execute(_STANDING, {"user_id": user_id}):
+        if kind == "held":
+            held.add(name)
+        elif kind == "best":
+            records.append(ScenarioRecord(name, bool(number), bool(flag), library.scenario_skills(name)))
+        elif kind == "skill":
+            skill_totals[name] = number
+        elif kind == "course":
+            courses.add(name)
+        elif kind == "day":
+            days.append(date.fromisoformat(name[:10]))
+        elif kind == "points":
+            points = number or 0
+        elif kind == "graded":
+            graded = number or 0
+    days.sort(reverse=True)
+    facts = Facts(tuple(records), points, skill_totals, frozenset(courses), streak(days, today()), graded)
+    return Standing(frozenset(held), facts)
+
+
 def facts_for(user_id: int, library: LibraryFacts) -> Facts:
-    """Everything badge criteria ask about a trainee, in a handful of queries."""
-    records = tuple(
-        ScenarioRecord(row.content_id, row.outcome == "passed", bool(row.perfect),
-                       library.scenario_skills(row.content_id))
-        for row in db.session.execute(select(BestResult.content_id, BestResult.outcome, BestResult.perfect)
-                                      .where(BestResult.user_id == user_id)))
-    skill_totals = dict(db.session.execute(select(SkillScore.skill_id, SkillScore.points)
-                                           .where(SkillScore.user_id == user_id)).all())
-    points = db.session.scalar(select(User.points_total).where(User.id == user_id)) or 0
-    return Facts(records, points, skill_totals, completed_courses(user_id), streak_days(user_id),
-                 well_graded_count(user_id))
+    """Everything badge criteria ask about a trainee."""
+    return standing_of(user_id, library).facts
 
 
 def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int | None = None) -> bool:
@@ -142,16 +198,18 @@ def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int 
     return True
 
 
-def award_due_badges(user_id: int) -> list[EarnedBadge]:
+def award_due_badges(user_id: int, library: LibraryFacts | None = None) -> list[EarnedBadge]:
     """Award every badge whose criteria now hold and that the trainee lacks; each is held at most once."""
-    library = library_facts()
-    held = set(db.session.scalars(select(BadgeAward.badge_id).where(BadgeAward.user_id == user_id)))
-    due = [badge for badge in library.badges if badge.id not in held]
-    if not due:
+    library = library or library_facts()
+    if not library.badges:
         return []
+    standing = standing_of(user_id, library)
+    due = [badge for badge in library.badges if badge.id not in standing.held]
     earned: list[EarnedBadge] = []
     for _ in range(3):
-        facts = facts_for(user_id, library)
+        if not due:
+            break
+        facts = standing.facts
         # A course's own `badge` is awarded when the course is completed, whatever the badge's criteria say.
         from_courses = {library.courses[course_id].badge for course_id in facts.courses_done
                         if course_id in library.courses}
@@ -163,6 +221,7 @@ def award_due_badges(user_id: int) -> list[EarnedBadge]:
                 earned.append(EarnedBadge(badge.id, badge.name, badge.points))
         # A badge's bonus points may bring a points badge within reach in the same event.
         due = [badge for badge in due if badge not in newly]
+        standing = standing_of(user_id, library)
     return earned
 
 
@@ -187,18 +246,18 @@ def record_active_day(user_id: int, moment: datetime) -> None:
     db.session.execute(statement.on_conflict_do_nothing())
 
 
-def after_finish(user_id: int, moment: datetime) -> list[EarnedBadge]:
+def after_finish(user_id: int, moment: datetime, library: LibraryFacts | None = None) -> list[EarnedBadge]:
     """Everything a finished attempt sets off, inside its write transaction."""
     record_active_day(user_id, moment)
-    return award_due_badges(user_id)
+    return award_due_badges(user_id, library)
 
 
 def badge_progress(user_id: int) -> list[tuple[Badge, list[Requirement]]]:
     """Each badge the trainee has not earned yet, with how far along each of its requirements is."""
     library = library_facts()
-    held = set(db.session.scalars(select(BadgeAward.badge_id).where(BadgeAward.user_id == user_id)))
-    facts = facts_for(user_id, library)
-    return [(badge, requirements(badge.criteria, facts)) for badge in library.badges if badge.id not in held]
+    standing = standing_of(user_id, library)
+    return [(badge, requirements(badge.criteria, standing.facts)) for badge in library.badges
+            if badge.id not in standing.held]
 
 
 def rebuild_boards() -> None:

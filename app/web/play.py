@@ -61,6 +61,8 @@ def start(content_id: str):
         attempt_id = attempts.start_attempt(current_user.id, content_id)
     except attempts.NotFound:
         abort(404)
+    except attempts.Conflict as exc:
+        abort(409, description=str(exc))
     return redirect_to(url_for("play.attempt", attempt_id=attempt_id))
 
 
@@ -161,4 +163,6 @@ def restart(attempt_id: int):
         new_id = attempts.restart_attempt(current_user.id, attempt_id)
     except attempts.NotFound:
         abort(404)
+    except attempts.Conflict as exc:
+        abort(409, description=str(exc))
     return redirect_to(url_for("play.attempt", attempt_id=new_id))

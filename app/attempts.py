@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_scenario
 from .courses import record_completions
-from .database import upsert_insert, write
+from .database import prebuilt, upsert_insert, write
 from .engine.model import Scenario, Skill
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
@@ -178,18 +178,15 @@ _CURRENT_VERSIONS = (
 _ACTIVE_ATTEMPT = select(_ATTEMPTS.c.id).where(
     _ATTEMPTS.c.user_id == bindparam("user_id"), _ATTEMPTS.c.content_id == bindparam("content_id"),
     _ATTEMPTS.c.status == ACTIVE)
-_NEW_ATTEMPTS: dict[str, Any] = {}
 
 
+@prebuilt
 def _new_attempt_statement() -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per database dialect."""
-    dialect = db.engine.dialect.name
-    if dialect not in _NEW_ATTEMPTS:
-        # At most one running attempt per trainee and scenario (a partial unique index): a second Start loses.
-        _NEW_ATTEMPTS[dialect] = (upsert_insert(Attempt).on_conflict_do_nothing(
-            index_elements=["user_id", "content_id"], index_where=_ATTEMPTS.c.status == ACTIVE)
-            .returning(_ATTEMPTS.c.id))
-    return _NEW_ATTEMPTS[dialect]
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id."""
+    # At most one running attempt per trainee and scenario (a partial unique index): a second Start loses.
+    return (upsert_insert(Attempt).on_conflict_do_nothing(
+        index_elements=["user_id", "content_id"], index_where=_ATTEMPTS.c.status == ACTIVE)
+        .returning(_ATTEMPTS.c.id))
 
 
 def _active_attempt(user_id: int, content_id: str) -> int | None:

@@ -41,6 +41,23 @@ def upsert_insert(model: type) -> Any:
     return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
 
 
+def prebuilt(build: Callable[[], Any]) -> Callable[[], Any]:
+    """Build a statement once per database dialect (ON CONFLICT is written per dialect) and reuse it.
+
+    For statements on hot paths: building one costs more than running it, and a statement with bind
+    parameters runs the same way every time.
+    """
+    built: dict[str, Any] = {}
+
+    def statement() -> Any:
+        dialect = db.engine.dialect.name
+        if dialect not in built:
+            built[dialect] = build()
+        return built[dialect]
+
+    return statement
+
+
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"

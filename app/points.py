@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select, update
 
-from .database import write
+from .database import prebuilt, upsert_insert, write
 from .extensions import db
 from .models import BestResult, PointsEntry, User
 from .models.users import utcnow
@@ -29,24 +28,35 @@ def ledger_total(user_id: int) -> int:
                              .where(PointsEntry.user_id == user_id)) or 0
 
 
+@prebuilt
+def _new_entry() -> Any:
+    """INSERT a ledger row unless its key is there already, returning its id (none when it was)."""
+    ledger = PointsEntry.__table__
+    return upsert_insert(ledger).on_conflict_do_nothing(index_elements=["key"]).returning(ledger.c.id)
+
+
+_USERS = User.__table__
+# SQL expressions, so concurrent awards add up; the user's attributes reload when next read.
+_ADD_TO_TOTAL = _USERS.update().where(_USERS.c.id == bindparam("user")).values(
+    points_total=_USERS.c.points_total + bindparam("amount"))
+# Only a gain moves "reached at": ties go to whoever reached a score first, and a grade lowered
+# (or a zero-point row) must not send a trainee to the back of their tie.
+_GAIN_TO_TOTAL = _ADD_TO_TOTAL.values(points_reached_at=bindparam("moment"))
+
+
 def award(user_id: int, key: str, amount: int, reason: str, content_id: str | None = None,
           attempt_id: int | None = None) -> bool:
     """Add one ledger row unless `key` was already awarded; must run inside a write transaction."""
     moment = utcnow()
-    try:
-        with db.session.begin_nested():
-            db.session.execute(insert(PointsEntry).values(
-                user_id=user_id, key=key, amount=amount, reason=reason, content_id=content_id,
-                attempt_id=attempt_id, created_at=moment))
-            # SQL expressions, so concurrent awards add up; the user's attributes reload when next read.
-            # Only a gain moves "reached at": ties go to whoever reached a score first, and a grade lowered
-            # (or a zero-point row) must not send a trainee to the back of their tie.
-            reached = {"points_reached_at": moment} if amount > 0 else {}
-            db.session.execute(update(User).where(User.id == user_id).values(
-                points_total=User.points_total + amount, **reached))
-            add_to_periods(user_id, amount, moment)
-    except IntegrityError:
+    connection = db.session.connection()
+    entry_id = connection.execute(_new_entry(), {
+        "user_id": user_id, "key": key, "amount": amount, "reason": reason, "content_id": content_id,
+        "attempt_id": attempt_id, "created_at": moment}).scalar()
+    if entry_id is None:
         return False
+    connection.execute(_GAIN_TO_TOTAL if amount > 0 else _ADD_TO_TOTAL,
+                       {"user": user_id, "amount": amount, "moment": moment})
+    add_to_periods(user_id, amount, moment)
     user = db.session.identity_map.get(db.session.identity_key(User, user_id))
     if user is not None:
         db.session.expire(user, ["points_total", "points_reached_at"])
@@ -68,20 +78,41 @@ class Finish:
     course_ids: tuple[str, ...] = ()
 
 
+_BEST = BestResult.__table__
+_CURRENT_BEST = select(_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills).where(
+    _BEST.c.user_id == bindparam("trainee"), _BEST.c.content_id == bindparam("scenario"))
+# Compare-and-set: the row changes only if it still holds what was read.
+# (Bind names differ from column names: SQLAlchemy keeps those for the SET clause.)
+_SAME_BEST = _BEST.update().where(
+    _BEST.c.user_id == bindparam("trainee"), _BEST.c.content_id == bindparam("scenario"),
+    _BEST.c.points == bindparam("was_points"), _BEST.c.outcome == bindparam("was_outcome"),
+    _BEST.c.perfect == bindparam("was_perfect"))
+_RAISE_BEST = _SAME_BEST.values(points=bindparam("new_points"), outcome=bindparam("new_outcome"),
+                                perfect=bindparam("new_perfect"), attempt_id=bindparam("new_attempt"),
+                                skills=bindparam("new_skills"))
+# A better outcome or a first perfect run at the same points keeps the best attempt and its skills.
+_MARK_BEST = _SAME_BEST.values(outcome=bindparam("new_outcome"), perfect=bindparam("new_perfect"))
+
+
+@prebuilt
+def _first_best() -> Any:
+    """INSERT the first best result for a scenario id, unless a concurrent finish just did."""
+    return upsert_insert(_BEST).on_conflict_do_nothing(index_elements=["user_id", "content_id"]) \
+        .returning(_BEST.c.user_id)
+
+
 def record_result(finish: Finish) -> int:
     """Raise the trainee's best for a scenario id if this attempt beats it; award only the improvement."""
     user_id, content_id = finish.user_id, finish.content_id
+    connection = db.session.connection()
+    keys = {"trainee": user_id, "scenario": content_id}
     for _ in range(20):
-        current = db.session.execute(select(BestResult.points, BestResult.outcome, BestResult.perfect,
-                                            BestResult.skills).where(
-            BestResult.user_id == user_id, BestResult.content_id == content_id)).first()
+        current = connection.execute(_CURRENT_BEST, keys).first()
         if current is None:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(BestResult(user_id=user_id, content_id=content_id, points=finish.points,
-                                              outcome=finish.outcome, attempt_id=finish.attempt_id,
-                                              perfect=finish.perfect, skills=dict(finish.skills)))
-            except IntegrityError:
+            created = connection.execute(_first_best(), {
+                "user_id": user_id, "content_id": content_id, "points": finish.points, "outcome": finish.outcome, "attempt_id": finish.attempt_id,
+                "perfect": finish.perfect, "skills": dict(finish.skills)}).first()
+            if created is None:
                 continue
             previous, previous_skills = 0, {}
         else:
@@ -91,15 +122,15 @@ def record_result(finish: Finish) -> int:
             if finish.points <= previous and not better_outcome and not newly_perfect:
                 return 0
             improved = finish.points > previous
-            changed = db.session.execute(update(BestResult).where(
-                BestResult.user_id == user_id, BestResult.content_id == content_id,
-                BestResult.points == previous, BestResult.outcome == current.outcome,
-                BestResult.perfect == current.perfect,
-            ).values(points=max(finish.points, previous),
-                     outcome="passed" if better_outcome else current.outcome,
-                     perfect=current.perfect or finish.perfect,
-                     attempt_id=finish.attempt_id if improved else BestResult.attempt_id,
-                     skills=dict(finish.skills) if improved else BestResult.skills))
+            was = {**keys, "was_points": previous, "was_outcome": current.outcome, "was_perfect": current.perfect,
+                   "new_outcome": "passed" if better_outcome else current.outcome,
+                   "new_perfect": current.perfect or finish.perfect}
+            if improved:
+                changed = connection.execute(_RAISE_BEST, {**was, "new_points": finish.points,
+                                                           "new_attempt": finish.attempt_id,
+                                                           "new_skills": dict(finish.skills)})
+            else:
+                changed = connection.execute(_MARK_BEST, was)
             if changed.rowcount != 1:
                 continue
             if not improved:

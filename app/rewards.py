@@ -13,7 +13,7 @@ from sqlalchemy import String, bindparam, case, cast, func, insert, literal, sel
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash
-from .database import upsert_insert, write
+from .database import prebuilt, upsert_insert, write
 from .engine.badges import Facts, Requirement, ScenarioRecord, holds, requirements
 from .engine.calendar import streak
 from .engine.model import Badge, Course, Scenario
@@ -57,13 +57,16 @@ class EarnedBadge:
     points: int
 
 
+_ENTRIES, _VERSIONS = LibraryEntry.__table__, ContentVersion.__table__
+_ACTIVE_VERSIONS = (select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.content_hash)
+                    .join_from(_ENTRIES, _VERSIONS, _VERSIONS.c.id == _ENTRIES.c.version_id)
+                    .where(_ENTRIES.c.active.is_(True)).order_by(_ENTRIES.c.content_id))
+
+
 def library_facts() -> LibraryFacts:
     """The active library's facts, rebuilt only when some active version changes."""
-    rows = db.session.execute(
-        select(LibraryEntry.content_id, LibraryEntry.kind, ContentVersion.content_hash)
-        .join(ContentVersion, ContentVersion.id == LibraryEntry.version_id)
-        .where(LibraryEntry.active.is_(True)).order_by(LibraryEntry.content_id)).all()
-    return _library_facts(tuple((row.content_id, row.kind, row.content_hash) for row in rows))
+    rows = db.session.connection().execute(_ACTIVE_VERSIONS)
+    return _library_facts(tuple((content_id, kind, digest) for content_id, kind, digest in rows))
 
 
 @lru_cache(maxsize=16)
@@ -240,10 +243,14 @@ def _hold(user_id: int, badge: Badge) -> bool:
     return True
 
 
+@prebuilt
+def _active_day() -> Any:
+    return upsert_insert(ActivityDay.__table__).on_conflict_do_nothing()
+
+
 def record_active_day(user_id: int, moment: datetime) -> None:
     """Mark the local day of a finished attempt for the trainee's streak."""
-    statement = upsert_insert(ActivityDay).values(user_id=user_id, day=day_of(moment))
-    db.session.execute(statement.on_conflict_do_nothing())
+    db.session.connection().execute(_active_day(), {"user_id": user_id, "day": day_of(moment)})
 
 
 def after_finish(user_id: int, moment: datetime, library: LibraryFacts | None = None) -> list[EarnedBadge]:

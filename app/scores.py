@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import delete, func, insert, select
 
 from . import clock
-from .database import upsert_insert
+from .database import prebuilt, upsert_insert
 from .extensions import db
 from .game_rules import PERIODS, period_of
 from .models import BestResult, CourseScore, PeriodScore, PointsEntry, SkillScore
 
 
+def _bump_statement(model: type, keys: tuple[str, ...], gain: bool) -> Callable[[], Any]:
+    """The upsert behind `_bump` for one table, built once per dialect."""
+    def build() -> Any:
+        table = model.__table__  # type: ignore[attr-defined]
+        statement = upsert_insert(table)  # its columns come from the parameters it runs with
+        changes = {"points": table.c.points + statement.excluded.points}
+        if gain:
+            changes["reached_at"] = statement.excluded.reached_at
+        return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    return prebuilt(build)
+
+
+_BUMPS = {(model, gain): _bump_statement(model, keys, gain)
+          for model, keys in ((PeriodScore, ("user_id", "period", "starts")), (SkillScore, ("user_id", "skill_id")),
+                              (CourseScore, ("user_id", "course_id")))
+          for gain in (False, True)}
+
+
 def _bump(model: type, keys: dict[str, object], amount: int, moment: datetime) -> None:
     """Add `amount` to one running score row, creating it at `amount`; concurrent bumps add up."""
-    statement = upsert_insert(model).values(**keys, points=amount, reached_at=moment)
-    changes = {"points": model.points + statement.excluded.points}
-    if amount > 0:
-        changes["reached_at"] = statement.excluded.reached_at
-    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
+    # Only a gain moves "reached at": a loss must not send a trainee to the back of their tie.
+    statement = _BUMPS[(model, amount > 0)]()
+    db.session.connection().execute(statement, {**keys, "points": amount, "reached_at": moment})
 
 
 def _insert_many(model: type, rows: list[dict[str, object]], chunk: int = 5000) -> None:

@@ -167,8 +167,12 @@ def _writers_turn() -> Iterator[None]:
 
 def write(fn: Callable[[], T]) -> T:
     """Run `fn` in one write transaction and commit; retry from the start while the database is busy."""
-    # End any read transaction first: SQLite cannot always upgrade one to a write.
-    db.session.commit()
+    session = db.session
+    if is_sqlite(db.engine) or session.new or session.dirty or session.deleted:
+        # End any read transaction first: SQLite cannot always upgrade one to a write. PostgreSQL can, and
+        # carrying on in the request's transaction there saves a COMMIT and a BEGIN on the network, unless
+        # changes are pending: those are committed first, so a retry below cannot lose them.
+        session.commit()
     for attempt in range(RETRIES):
         token = _write_intent.set(True)
         try:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Mapping
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import clock
@@ -375,7 +375,12 @@ def open_retry_requests(user_id: int) -> list[RetryView]:
     return [_retry_view(request, attempt.version.title) for request, attempt in rows]
 
 
+_REVIEWS = Review.__table__
+# Built once: every page a trainee opens shows this count in its header.
+_UNSEEN_REVIEWS = select(func.count()).select_from(_REVIEWS).where(
+    _REVIEWS.c.trainee_id == bindparam("trainee"), _REVIEWS.c.seen_revision < _REVIEWS.c.revision)
+
+
 def unseen_review_count(user_id: int) -> int:
     """How many of a trainee's reviews are new or changed since they last opened them."""
-    return db.session.scalar(select(func.count()).select_from(Review).where(
-        Review.trainee_id == user_id, Review.seen_revision < Review.revision)) or 0
+    return db.session.connection().execute(_UNSEEN_REVIEWS, {"trainee": user_id}).scalar() or 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,6 +14,7 @@ from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
 from .args import int_arg
 from .htmx import is_partial, redirect_to, render
+from .toasts import announce
 
 bp = Blueprint("play", __name__)
 
@@ -141,18 +142,18 @@ def act(attempt_id: int):
 def _announce(rewards: attempts.Rewards) -> None:
     """Queue toasts for what an action earned; htmx shows them at once, a plain form on the next page."""
     if rewards.step_points > 0:
-        flash(_("+%(points)d points", points=rewards.step_points), "toast")
+        announce(_("+%(points)d points", points=rewards.step_points))
     if rewards.added_to_total > 0:
-        flash(_("Your total rose by %(points)d points.", points=rewards.added_to_total), "toast")
+        announce(_("Your total rose by %(points)d points.", points=rewards.added_to_total))
     for title in rewards.finished_courses:
-        flash(_("Course finished: %(title)s", title=title), "toast")
+        announce(_("Course finished: %(title)s", title=title))
     for badge in rewards.badges:
-        flash(_("Badge earned: %(name)s", name=badge.name), "toast")
+        announce(_("Badge earned: %(name)s", name=badge.name))
     if rewards.added_to_total > 0:
         total = int(current_user.points_total or 0)
         before, after = level_for(total - rewards.added_to_total), level_for(total)
         if after.number > before.number:
-            flash(_("Level up! You are now %(level)s.", level=after.level.name), "toast")
+            announce(_("Level up! You are now %(level)s.", level=after.level.name))
 
 
 @bp.post("/attempts/<id:attempt_id>/restart")

@@ -553,6 +553,18 @@ def test_a_choice_that_earns_points_sends_a_toast_and_the_counter_out_of_band(ap
     assert 'data-testid="points-total">25 points' in body
 
 
+def test_an_htmx_toast_leaves_the_session_cookie_alone_and_is_not_shown_again(app, make_user, rewards_library):
+    make_user("ayse")
+    client = client_for(app, "ayse")
+    attempt_url = client.post("/library/late-delivery/start").headers["Location"]
+    client.get(attempt_url)  # the first page puts the CSRF token in the session
+    response = client.post(attempt_url + "/act", data={"step": "1", "choice": "acknowledge"},
+                           headers={"HX-Request": "true"})
+    assert "+10 points" in response.get_data(as_text=True)
+    assert not any(cookie.startswith("session=") for cookie in response.headers.getlist("Set-Cookie"))
+    assert 'data-testid="toast"' not in client.get(attempt_url).get_data(as_text=True)
+
+
 def test_without_javascript_the_toast_shows_on_the_next_page(app, make_user, rewards_library):
     make_user("ayse")
     client = client_for(app, "ayse")

@@ -126,6 +126,11 @@ _MOVE_ON = (update(_ATTEMPTS)
                    _ATTEMPTS.c.status == ACTIVE)
             .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded")))
 
+_FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.status == ACTIVE)
+           .values(status=FINISHED, outcome=bindparam("new_outcome"), ending=bindparam("new_ending"),
+                   points=bindparam("new_points"), finished_at=bindparam("moment"),
+                   needs_review=bindparam("review")))
+
 
 def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
     row = db.session.connection().execute(_OWNED_ROW, {"attempt_id": attempt_id, "user_id": user_id}).first()
@@ -312,9 +317,10 @@ def _max_points(kind: str, digest: str) -> int | None:
 def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough, step_points: int = 0) -> Rewards:
     """Mark an attempt finished, let its points count toward the trainee's best, and award what is due."""
     moment = utcnow()
-    closed = db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.status == ACTIVE).values(
-        status=FINISHED, outcome=playthrough.outcome, ending=playthrough.ending, points=playthrough.points,
-        finished_at=moment, needs_review=scenario.review or _has_reply(step.action for step in playthrough.steps)))
+    closed = db.session.connection().execute(_FINISH, {
+        "attempt_id": attempt.id, "new_outcome": playthrough.outcome, "new_ending": playthrough.ending,
+        "new_points": playthrough.points, "moment": moment,
+        "review": scenario.review or _has_reply(step.action for step in playthrough.steps)})
     if closed.rowcount != 1:
         return Rewards(step_points)
     library = library_facts()

@@ -332,7 +332,7 @@ def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough, st
     finished: list[str] = []
     if playthrough.outcome == "passed":
         # In the same transaction, so a course is complete exactly when its last module is passed.
-        finished = record_completions(attempt.user_id, scenario_id=attempt.content_id)
+        finished = record_completions(attempt.user_id, scenario_id=attempt.content_id, library=library)
         celebrate_courses(attempt.user_id, finished, library)
     badges = tuple(after_finish(attempt.user_id, moment, library))
     return Rewards(step_points, improvement + sum(badge.points for badge in badges), badges,

@@ -17,7 +17,8 @@ from .lessons import lesson_text
 from .models import Attempt, CourseCompletion, LessonOpen, LibraryEntry
 from .models.play import ACTIVE
 from .models.users import utcnow
-from .rewards import EarnedBadge, award_due_badges, celebrate_courses, completed_courses
+from .rewards import (EarnedBadge, LibraryFacts, award_due_badges, celebrate_courses, completed_courses,
+                      library_facts)
 
 
 class NotFound(LookupError):
@@ -198,17 +199,31 @@ def record_completion(user_id: int, course_id: str, version_id: int) -> bool:
     return inserted.first() is not None
 
 
-def record_completions(user_id: int, course_id: str | None = None, scenario_id: str | None = None) -> list[str]:
+def _modules_passed(user_id: int, course: Course) -> list[bool]:
+    """For each module of a course, whether this trainee has passed it (a lesson: opened it)."""
+    passed_ids = passed_scenario_ids(user_id, {module.ref for module in course.modules if module.kind != "lesson"})
+    opened = (_opened_lessons(user_id, course.id) if any(module.kind == "lesson" for module in course.modules)
+              else set())
+    return [(module.ref in opened) if module.kind == "lesson" else (module.ref in passed_ids)
+            for module in course.modules]
+
+
+def record_completions(user_id: int, course_id: str | None = None, scenario_id: str | None = None,
+                       library: LibraryFacts | None = None) -> list[str]:
     """Record every course (one, or those using a scenario) this trainee has just completed; inside `write`."""
+    library = library or library_facts()
+    candidates = [course for course in library.courses.values()
+                  if (course_id is None or course.id == course_id)
+                  and (scenario_id is None or any(module.ref == scenario_id for module in course.modules))]
+    if not candidates:
+        return []
     completed = completed_courses(user_id)
     newly = []
-    for entry, course in _active_courses():
-        if course.id in completed or (course_id is not None and course.id != course_id):
+    for course in candidates:
+        if course.id in completed or not course_complete(_modules_passed(user_id, course)):
             continue
-        if scenario_id is not None and all(module.ref != scenario_id for module in course.modules):
-            continue
-        progress = _progress(user_id, entry.version_id, course, completed)
-        if course_complete([status.passed for status in progress.modules]) and \
-                record_completion(user_id, course.id, entry.version_id):
+        version_id = db.session.scalar(select(LibraryEntry.version_id).where(LibraryEntry.content_id == course.id,
+                                                                             LibraryEntry.active.is_(True)))
+        if version_id is not None and record_completion(user_id, course.id, version_id):
             newly.append(course.id)
     return newly

@@ -64,7 +64,7 @@ from typing import Any
 
 from bench_play import (CLIENT_ERRORS, HERE, PASSWORD, ROOT, SECRET_KEY, Check, Figures, Tally, Trainee, bare_sender,
                         p95, postgres_database, run_concurrently, serve, serving_checks, statuses, timed_round,
-                        wait_until_answering)
+                        wait_until_answering, workers_label)
 
 GOAL = 0.3
 HIDDEN_SHARE = 0.05
@@ -791,8 +791,8 @@ def bench_database(kind: str, url: str, args: argparse.Namespace, logs: Path) ->
     views = views_for(filled)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY}
     app_log, bare_log = logs / f"{kind}-app.log", logs / f"{kind}-bare.log"
-    app_server = serve("app:create_app()", ROOT, env, app_log, args.workers)
-    bare_server = serve("bare_app:create_app()", HERE, env, bare_log, args.workers)
+    app_server = serve("app:create_app()", ROOT, env, app_log, args.workers, args.threads)
+    bare_server = serve("bare_app:create_app()", HERE, env, bare_log, args.workers, args.threads)
     players: list[Trainee] = []
     readers: list[Reader] = []
     try:
@@ -859,7 +859,7 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
     """Print one database's figures and checks."""
     print(f"\n== {outcome.database}: {outcome.counts.get('users', 0):,} trainees, "
           f"{outcome.counts.get('points_ledger', 0):,} ledger rows, filled in {outcome.fill_seconds:.0f} s; "
-          f"{args.workers} sync workers each, {args.clients} clients, {args.requests} requests per page and round ==")
+          f"{workers_label(args)}, {args.clients} clients, {args.requests} requests per page and round ==")
     if outcome.rounds:
         print(f"  {'page':<28} {'bare req/s':>10} {'page req/s':>10} {'page p95':>9} {'tput page/bare':>15}"
               f" {'p95 bare/page':>14}  goal {GOAL}")
@@ -913,6 +913,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="length of the mixed load (default 60; 10 with --quick)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients, readers and players (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (default 1: sync workers; more: gthread workers)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="server and maintenance database where --postgres-name is created and dropped")
     parser.add_argument("--postgres-name", default=f"bench_boards_{os.getpid()}",
@@ -926,7 +928,7 @@ def main() -> int:
                               ("rounds", 3, 1), ("requests", 300, 60), ("seconds", 60.0, 10.0)):
         if getattr(args, name) is None:
             setattr(args, name, small if quick else full)
-    if min(args.trainees, args.rows, args.teams, args.rounds, args.requests, args.clients, args.workers) < 1 \
+    if min(args.trainees, args.rows, args.teams, args.rounds, args.requests, args.clients, args.workers, args.threads) < 1 \
             or args.seconds <= 0:
         parser.error("every count and --seconds must be positive")
     if args.trainees < 4 * args.clients or args.rows < 10 * args.trainees:

@@ -361,17 +361,28 @@ def _has_control_socket() -> bool:
     return "--control-socket" in help_text
 
 
-def serve(target: str, cwd: Path, env: dict[str, str], log: Path, workers: int) -> Server:
-    """Serve a WSGI app with gunicorn: sync workers, the same arguments for the platform and the baseline."""
+def serve(target: str, cwd: Path, env: dict[str, str], log: Path, workers: int, threads: int = 1) -> Server:
+    """Serve a WSGI app with gunicorn: the same arguments for the platform and the baseline.
+
+    One thread per worker runs gunicorn's sync workers; more run its threaded (gthread) workers, which
+    keep a worker busy while one of its requests waits on the database.
+    """
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-               "--bind", f"127.0.0.1:{port}", target]
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class",
+               "sync" if threads == 1 else "gthread", "--threads", str(threads), "--bind", f"127.0.0.1:{port}", target]
     if _has_control_socket():
         # Newer gunicorn opens one control socket per user by default; two servers at once would clash.
         command[3:3] = ["--control-socket", str(log.with_suffix(".ctl"))]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     return Server(process, port, log)
+
+
+def workers_label(args: argparse.Namespace) -> str:
+    """How the servers ran, for the report's heading."""
+    if args.threads == 1:
+        return f"{args.workers} sync workers each"
+    return f"{args.workers} gthread workers of {args.threads} threads each"
 
 
 def wait_until_answering(server: Server, method: str, path: str, seconds: float = 60) -> None:
@@ -682,8 +693,8 @@ def bench_database(kind: str, url: str, args: argparse.Namespace, logs: Path) ->
     print(f"  {len(usernames)} trainees, {len(content_ids)} scenarios: {', '.join(content_ids)}")
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY}
     app_log, bare_log = logs / f"{kind}-app.log", logs / f"{kind}-bare.log"
-    app_server = serve("app:create_app()", ROOT, env, app_log, args.workers)
-    bare_server = serve("bare_app:create_app()", HERE, env, bare_log, args.workers)
+    app_server = serve("app:create_app()", ROOT, env, app_log, args.workers, args.threads)
+    bare_server = serve("bare_app:create_app()", HERE, env, bare_log, args.workers, args.threads)
     outcome = Outcome(kind, [])
     try:
         wait_until_answering(app_server, "GET", "/login")
@@ -745,7 +756,7 @@ def statuses(tally: Tally) -> str:
 
 def report(outcome: Outcome, args: argparse.Namespace) -> None:
     """Print one database's figures and checks."""
-    print(f"\n== {outcome.database}: {args.workers} sync workers each, {args.clients} clients, "
+    print(f"\n== {outcome.database}: {workers_label(args)}, {args.clients} clients, "
           f"{args.requests} requests per round ==")
     print(f"  {'round':>5} {'bare req/s':>11} {'bare p95':>9} {'app req/s':>10} {'app p95':>9}"
           f" {'tput app/bare':>14} {'p95 bare/app':>13}")
@@ -789,10 +800,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in a round (default 8)")
     parser.add_argument("--requests", type=int, default=600, help="requests per round and side (default 600)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (default 1: sync workers; more: gthread workers)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="server and maintenance database where bench_<pid> is created and dropped")
     args = parser.parse_args()
-    if min(args.rounds, args.users, args.clients, args.requests, args.workers) < 1 or args.seconds <= 0:
+    if min(args.rounds, args.users, args.clients, args.requests, args.workers, args.threads) < 1 or args.seconds <= 0:
         parser.error("every count and --seconds must be positive")
     sys.path.insert(0, str(ROOT))  # the platform's `app` package, whatever the working directory
 

@@ -55,12 +55,6 @@ class AttemptView:
     points: int
     step_count: int
 
-    @classmethod
-    def of(cls, attempt: Attempt) -> "AttemptView":
-        """The view of a loaded row."""
-        return cls(attempt.id, attempt.content_id, attempt.status, attempt.outcome, attempt.points,
-                   attempt.step_count)
-
 
 @dataclass(frozen=True)
 class Rewards:

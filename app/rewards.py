@@ -185,11 +185,6 @@ def standing_of(user_id: int, library: LibraryFacts) -> Standing:
     return Standing(frozenset(held), facts)
 
 
-def facts_for(user_id: int, library: LibraryFacts) -> Facts:
-    """Everything badge criteria ask about a trainee."""
-    return standing_of(user_id, library).facts
-
-
 def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int | None = None) -> bool:
     """Add one event to the kudos feed unless it is already there; must run inside a write transaction."""
     try:

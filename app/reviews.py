@@ -388,7 +388,12 @@ def open_retry_requests(user_id: int) -> list[RetryView]:
             for request_id, attempt_id, content_id, title, note, mentor, created_at, answered_by in rows]
 
 
+_REVIEWS = Review.__table__
+# Built once: every trainee's page header shows this count.
+_UNSEEN_REVIEWS = select(func.count()).select_from(_REVIEWS).where(
+    _REVIEWS.c.trainee_id == bindparam("user_id"), _REVIEWS.c.seen_revision < _REVIEWS.c.revision)
+
+
 def unseen_review_count(user_id: int) -> int:
     """How many of a trainee's reviews are new or changed since they last opened them."""
-    return db.session.scalar(select(func.count()).select_from(Review).where(
-        Review.trainee_id == user_id, Review.seen_revision < Review.revision)) or 0
+    return db.session.connection().execute(_UNSEEN_REVIEWS, {"user_id": user_id}).scalar() or 0

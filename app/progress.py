@@ -20,9 +20,9 @@ from .engine.levels import LevelProgress
 from .engine.model import Badge, Scenario
 from .extensions import db
 from .game_rules import level_for
-from .models import BadgeAward, KudosEvent, PointsEntry, Team, TeamMember, User
+from .models import BadgeAward, KudosEvent, PointsEntry, TeamMember, User
 from .rewards import LibraryFacts, badge_progress, library_facts, standing_of
-from .teams import visible_teams
+from .teams import TeamName, visible_teams
 
 HISTORY_PAGE = 50
 FEED_SIZE = 50
@@ -119,7 +119,7 @@ class Feed:
     """The kudos feed as one viewer opened it, with the teams they may narrow it to."""
 
     items: list[FeedItem]
-    teams: list[Team]
+    teams: list[TeamName]
     team_id: int | None
 
 

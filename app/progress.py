@@ -28,8 +28,9 @@ HISTORY_PAGE = 50
 FEED_SIZE = 50
 DASHBOARD_BADGES = 6
 DASHBOARD_ATTEMPTS = 5
-# Up to this many members, a team's feed reads each member's events; from here on, walking everyone's newest
-# events until a page of the team's turns up reads fewer (about FEED_SIZE x trainees / members of them).
+# Up to this many members, a team's feed reads each member's events by the author index (all of them, then
+# sorts); a bigger team's page turns up sooner walking everyone's events newest first, which reads about
+# FEED_SIZE x (everyone's events / the team's) of them. With 10,000 trainees the two cost alike near 100.
 MEMBER_BY_MEMBER_UP_TO = 100
 
 

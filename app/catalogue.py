@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .content_sync import CATALOGUE_IDS, current_digest, stored_by_hash, stored_scenario
 from .engine.model import Scenario, Skill
@@ -91,12 +91,19 @@ class AttemptSummary:
     started_at: object
 
 
+_ATTEMPTS, _VERSIONS = Attempt.__table__, ContentVersion.__table__
+# Built once: the dashboard shows the newest few on every visit.
+_MY_ATTEMPTS = (select(_ATTEMPTS.c.id, _ATTEMPTS.c.content_id, _VERSIONS.c.title, _ATTEMPTS.c.status,
+                       _ATTEMPTS.c.outcome, _ATTEMPTS.c.points, _ATTEMPTS.c.step_count, _ATTEMPTS.c.started_at)
+                .join_from(_ATTEMPTS, _VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
+                .where(_ATTEMPTS.c.user_id == bindparam("user_id"))
+                .order_by(_ATTEMPTS.c.started_at.desc(), _ATTEMPTS.c.id.desc()).limit(bindparam("limit")))
+
+
 def my_attempts(user_id: int, limit: int = 200) -> list[AttemptSummary]:
     """The trainee's attempts, newest first."""
-    attempts = db.session.scalars(select(Attempt).where(Attempt.user_id == user_id)
-                                  .order_by(Attempt.started_at.desc(), Attempt.id.desc()).limit(limit)).all()
-    return [AttemptSummary(a.id, a.content_id, a.version.title, a.status, a.outcome, a.points, a.step_count,
-                           a.started_at) for a in attempts]
+    rows = db.session.connection().execute(_MY_ATTEMPTS, {"user_id": user_id, "limit": limit})
+    return [AttemptSummary(*row) for row in rows]
 
 
 def library_problems() -> list[LibraryProblem]:

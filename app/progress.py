@@ -1,11 +1,16 @@
-"""A trainee's own progress: dashboard, badges, points history, the next scenario to try, the kudos feed."""
+"""A trainee's own progress: dashboard, badges, points history, the next scenario to try, the kudos feed.
+
+These pages are read far more often than anything on them changes, so each reads with a few statements built
+once (a statement costs more to build than to run), and rows come back as plain values, not ORM objects.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, func, select
 
 from .boards import board_mode
 from .catalogue import AttemptSummary, my_attempts, skill_names
@@ -15,11 +20,18 @@ from .engine.levels import LevelProgress
 from .engine.model import Badge, Scenario
 from .extensions import db
 from .game_rules import level_for
-from .models import BadgeAward, BestResult, KudosEvent, PointsEntry, SkillScore, TeamMember, User
-from .rewards import badge_progress, library_facts, streak_days
+from .models import BadgeAward, KudosEvent, PointsEntry, TeamMember, User
+from .rewards import LibraryFacts, badge_progress, library_facts, standing_of
+from .teams import TeamName, visible_teams
 
 HISTORY_PAGE = 50
 FEED_SIZE = 50
+DASHBOARD_BADGES = 6
+DASHBOARD_ATTEMPTS = 5
+# Up to this many members, a team's feed reads each member's events by the author index (all of them, then
+# sorts); a bigger team's page turns up sooner walking everyone's events newest first, which reads about
+# FEED_SIZE x (everyone's events / the team's) of them. With 10,000 trainees the two cost alike near 100.
+MEMBER_BY_MEMBER_UP_TO = 100
 
 
 @dataclass(frozen=True)
@@ -40,23 +52,53 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class HeldBadge:
+    """A badge the trainee holds, as its card shows it."""
+
+    badge_id: str
+    name: str
+    description: str
+    icon: str | None
+    awarded_at: datetime
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything on a trainee's dashboard."""
 
     points: int
     level: LevelProgress
     streak: int
-    badges: list[BadgeAward]
+    badges: list[HeldBadge]
     skills: list[SkillBar]
     recent: list[AttemptSummary]
     next_up: Recommendation | None
 
 
 @dataclass(frozen=True)
+class BadgeShelf:
+    """The badges page: badges held, newest first, those still to earn with progress, and skill names."""
+
+    held: list[HeldBadge]
+    locked: list[tuple[Badge, list[Requirement]]]
+    skill_names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One row of the points history."""
+
+    id: int
+    amount: int
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class HistoryPage:
     """A page of the trainee's ledger, newest first, with the total it sums to."""
 
-    entries: list[PointsEntry]
+    entries: list[LedgerRow]
     total: int
     next_before: int | None
 
@@ -73,31 +115,45 @@ class FeedItem:
     created_at: datetime
 
 
-def held_badges(user_id: int) -> list[BadgeAward]:
+@dataclass(frozen=True)
+class Feed:
+    """The kudos feed as one viewer opened it, with the teams they may narrow it to."""
+
+    items: list[FeedItem]
+    teams: list[TeamName]
+    team_id: int | None
+
+
+_AWARDS = BadgeAward.__table__
+_HELD = (select(_AWARDS.c.badge_id, _AWARDS.c.name, _AWARDS.c.description, _AWARDS.c.icon, _AWARDS.c.awarded_at)
+         .where(_AWARDS.c.user_id == bindparam("user_id"))
+         .order_by(_AWARDS.c.awarded_at.desc(), _AWARDS.c.badge_id))
+_NEWEST_HELD = _HELD.limit(DASHBOARD_BADGES)
+
+
+def _held(statement: Any, user_id: int) -> list[HeldBadge]:
+    return [HeldBadge(*row) for row in db.session.connection().execute(statement, {"user_id": user_id})]
+
+
+def held_badges(user_id: int) -> list[HeldBadge]:
     """The badges a trainee holds, newest first."""
-    return list(db.session.scalars(select(BadgeAward).where(BadgeAward.user_id == user_id)
-                                   .order_by(BadgeAward.awarded_at.desc(), BadgeAward.badge_id)))
+    return _held(_HELD, user_id)
 
 
-def locked_badges(user_id: int) -> list[tuple[Badge, list[Requirement]]]:
-    """The badges still to earn, each with the trainee's progress on every requirement."""
-    return badge_progress(user_id)
+def badge_shelf(user_id: int) -> BadgeShelf:
+    """The badges a trainee holds and those still to earn, with their progress on every requirement."""
+    return BadgeShelf(held_badges(user_id), badge_progress(user_id), skill_names())
 
 
-def skill_profile(user_id: int) -> list[SkillBar]:
+def skill_profile(totals: dict[str, int]) -> list[SkillBar]:
     """Every catalogue skill with the trainee's total over their best attempts (0 when untrained)."""
     names = skill_names()
-    totals = dict(db.session.execute(select(SkillScore.skill_id, SkillScore.points)
-                                     .where(SkillScore.user_id == user_id)).all())
     ids = list(names) + sorted(skill for skill in totals if skill not in names)
     return [SkillBar(skill, names.get(skill, skill), int(totals.get(skill, 0))) for skill in ids]
 
 
-def recommend(user_id: int, skills: list[SkillBar]) -> Recommendation | None:
+def recommend(library: LibraryFacts, passed: set[str], skills: list[SkillBar]) -> Recommendation | None:
     """An unpassed scenario training the weakest skill that has one; easier and shorter ones first."""
-    library = library_facts()
-    passed = set(db.session.scalars(select(BestResult.content_id).where(
-        BestResult.user_id == user_id, BestResult.outcome == "passed")))
     candidates = [scenario for content_id, scenario in library.scenarios.items() if content_id not in passed]
     for bar in sorted(skills, key=lambda bar: (bar.points, bar.name)):
         training = [scenario for scenario in candidates if bar.id in scenario.skills]
@@ -108,23 +164,31 @@ def recommend(user_id: int, skills: list[SkillBar]) -> Recommendation | None:
 
 
 def dashboard(user: User) -> Dashboard:
-    """A trainee's dashboard in a few indexed queries."""
+    """A trainee's dashboard: skills, streak and passed scenarios come from one standing query."""
+    library = library_facts()
+    facts = standing_of(user.id, library).facts
     points = int(user.points_total or 0)
-    skills = skill_profile(user.id)
-    return Dashboard(points, level_for(points), streak_days(user.id), held_badges(user.id)[:6], skills,
-                     my_attempts(user.id, 5), recommend(user.id, skills))
+    skills = skill_profile(dict(facts.skill_totals))
+    passed = {record.content_id for record in facts.records if record.passed}
+    return Dashboard(points, level_for(points), facts.streak_days, _held(_NEWEST_HELD, user.id), skills,
+                     my_attempts(user.id, DASHBOARD_ATTEMPTS), recommend(library, passed, skills))
 
 
-def points_history(user_id: int, before: int | None = None) -> HistoryPage:
-    """One page of the trainee's ledger rows, newest first, paged by row id."""
-    query = select(PointsEntry).where(PointsEntry.user_id == user_id)
-    if before is not None:
-        query = query.where(PointsEntry.id < before)
-    rows = list(db.session.scalars(query.order_by(PointsEntry.id.desc()).limit(HISTORY_PAGE + 1)))
-    total = db.session.scalar(select(User.points_total).where(User.id == user_id)) or 0
+_LEDGER = PointsEntry.__table__
+_NEWEST_ROWS = (select(_LEDGER.c.id, _LEDGER.c.amount, _LEDGER.c.reason, _LEDGER.c.created_at)
+                .where(_LEDGER.c.user_id == bindparam("user_id"))
+                .order_by(_LEDGER.c.id.desc()).limit(HISTORY_PAGE + 1))
+_ROWS_BEFORE = _NEWEST_ROWS.where(_LEDGER.c.id < bindparam("before"))
+
+
+def points_history(user: User, before: int | None = None) -> HistoryPage:
+    """One page of the trainee's ledger rows, newest first, paged by row id; the total is the user's own."""
+    statement, values = (_NEWEST_ROWS, {"user_id": user.id}) if before is None \
+        else (_ROWS_BEFORE, {"user_id": user.id, "before": before})
+    rows = [LedgerRow(*row) for row in db.session.connection().execute(statement, values)]
     more = len(rows) > HISTORY_PAGE
     rows = rows[:HISTORY_PAGE]
-    return HistoryPage(rows, int(total), rows[-1].id if more else None)
+    return HistoryPage(rows, int(user.points_total or 0), rows[-1].id if more else None)
 
 
 def set_hidden(user_id: int, hidden: bool) -> None:
@@ -134,27 +198,64 @@ def set_hidden(user_id: int, hidden: bool) -> None:
     write(run)
 
 
+_EVENTS, _USERS, _MEMBERS = KudosEvent.__table__, User.__table__, TeamMember.__table__
+_SHOWN, _AUTHORS, _ACTORS = _USERS.alias("shown"), _USERS.alias("authors"), _USERS.alias("actors")
+_TEAM_IDS = bindparam("team_ids", expanding=True)
+_NEWEST_FIRST = (_EVENTS.c.created_at.desc(), _EVENTS.c.id.desc())
+# Active trainees who have not hidden their name.
+_SHOWN_AUTHOR = exists().where(_SHOWN.c.id == _EVENTS.c.user_id, _SHOWN.c.role == "trainee",
+                               _SHOWN.c.leaderboard_hidden.is_(False), _SHOWN.c.active.is_(True))
+_EVENT_IDS = select(_EVENTS.c.id).order_by(*_NEWEST_FIRST).limit(FEED_SIZE)
+_EVERYONES_PAGE = _EVENT_IDS.where(_SHOWN_AUTHOR)
+# A correlated test per event keeps the newest-first index the way in (given a list of members, SQLite would
+# rather start from them and sort all their events); the cheap membership test goes before the author's.
+_BIG_TEAMS_PAGE = _EVENT_IDS.where(exists().where(_MEMBERS.c.user_id == _EVENTS.c.user_id,
+                                                  _MEMBERS.c.team_id.in_(_TEAM_IDS)), _SHOWN_AUTHOR)
+# The members first, then each one's events by the author index.
+_SMALL_TEAMS_PAGE = _EVENT_IDS.where(_EVENTS.c.user_id.in_(
+    select(_MEMBERS.c.user_id).where(_MEMBERS.c.team_id.in_(_TEAM_IDS))), _SHOWN_AUTHOR)
+_MEMBERS_IN = select(func.count()).select_from(_MEMBERS).where(_MEMBERS.c.team_id.in_(_TEAM_IDS))
 
-def kudos_feed(user: User, team_id: int | None = None) -> list[FeedItem]:
-    """Recent successes from the viewer's teams (everyone when they have none); hidden trainees never appear."""
-    query = (select(KudosEvent, User.display_name).join(User, User.id == KudosEvent.user_id)
-             .where(User.role == "trainee", User.leaderboard_hidden.is_(False), User.active.is_(True)))
-    if team_id is not None:
-        members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
-        query = query.where(KudosEvent.user_id.in_(members))
-    elif not user.has_role("mentor", "trainer"):
-        own = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
-        if db.session.scalar(own.limit(1)) is not None:
-            members = select(TeamMember.user_id).where(TeamMember.team_id.in_(own))
-            query = query.where(KudosEvent.user_id.in_(members))
-    rows = db.session.execute(query.order_by(KudosEvent.created_at.desc(), KudosEvent.id.desc())
-                              .limit(FEED_SIZE)).all()
-    actor_ids = {event.actor_id for event, _ in rows if event.actor_id is not None}
-    actors = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) \
-        if actor_ids else {}
+
+def _feed_rows(page: Any) -> Any:
+    """The events of a page of ids, newest first, with their author's and any mentor's name."""
+    return (select(_EVENTS.c.user_id, _EVENTS.c.kind, _EVENTS.c.ref, _EVENTS.c.text, _EVENTS.c.created_at,
+                   _AUTHORS.c.display_name, _ACTORS.c.display_name.label("actor"))
+            .join_from(_EVENTS, _AUTHORS, _AUTHORS.c.id == _EVENTS.c.user_id)
+            .outerjoin(_ACTORS, _ACTORS.c.id == _EVENTS.c.actor_id)
+            .where(_EVENTS.c.id.in_(page)).order_by(*_NEWEST_FIRST))
+
+
+_EVERYONES_FEED = _feed_rows(_EVERYONES_PAGE)
+_BIG_TEAMS_FEED = _feed_rows(_BIG_TEAMS_PAGE)
+_SMALL_TEAMS_FEED = _feed_rows(_SMALL_TEAMS_PAGE)
+
+
+def kudos_feed(user: User, team_ids: list[int] | None) -> list[FeedItem]:
+    """The newest successes of these teams' members (of every trainee for None); hidden trainees never appear."""
     # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
     anonymous = board_mode() == "anonymous"
-    return [FeedItem(event.kind, event.ref, event.text,
-                     None if anonymous and event.user_id != user.id else name,
-                     actors.get(event.actor_id), event.created_at)
-            for event, name in rows]
+    connection = db.session.connection()
+    if team_ids is None:
+        rows = connection.execute(_EVERYONES_FEED)
+    else:
+        members = connection.execute(_MEMBERS_IN, {"team_ids": team_ids}).scalar() or 0
+        statement = _SMALL_TEAMS_FEED if members <= MEMBER_BY_MEMBER_UP_TO else _BIG_TEAMS_FEED
+        rows = connection.execute(statement, {"team_ids": team_ids})
+    return [FeedItem(kind, ref, text, None if anonymous and author_id != user.id else name, actor, created_at)
+            for author_id, kind, ref, text, created_at, name, actor in rows]
+
+
+def team_feed(user: User, team_id: int | None = None) -> Feed:
+    """The feed of one of the viewer's visible teams, else of their own teams (everyone's when they have none,
+    and for mentors and trainers); LookupError for a team they may not see."""
+    teams = visible_teams(user)
+    if team_id is not None:
+        if team_id not in {team.id for team in teams}:
+            raise LookupError("no such team")
+        scope: list[int] | None = [team_id]
+    elif teams and not user.has_role("mentor", "trainer"):
+        scope = [team.id for team in teams]
+    else:
+        scope = None
+    return Feed(kudos_feed(user, scope), teams, team_id)

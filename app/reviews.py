@@ -21,7 +21,8 @@ from .engine.model import RubricItem, Scenario, Skill
 from .engine.play import is_plain_number
 from .extensions import db
 from .mentoring import NotFound, Person, Refused, record, visible_attempt
-from .models import Attempt, AttemptStep, RetryRequest, Review, ReviewClaim, ReviewRevision, TurnComment, User
+from .models import (Attempt, AttemptStep, ContentVersion, RetryRequest, Review, ReviewClaim, ReviewRevision, TurnComment,
+                     User)
 from .models.play import ACTIVE
 from .points import award
 from .review_queue import aware, claim_holder
@@ -367,20 +368,32 @@ def link_retry_requests(user_id: int, content_id: str, new_attempt_id: int) -> N
     ).values(new_attempt_id=new_attempt_id).execution_options(synchronize_session=False))
 
 
+_RETRIES, _ATTEMPTS = RetryRequest.__table__, Attempt.__table__
+_VERSIONS, _MENTORS = ContentVersion.__table__, User.__table__.alias("mentors")
+# Built once: trainees' pages show the open requests on every visit.
+_OPEN_RETRIES = (
+    select(_RETRIES.c.id, _RETRIES.c.attempt_id, _RETRIES.c.content_id, _VERSIONS.c.title, _RETRIES.c.note,
+           _MENTORS.c.display_name, _RETRIES.c.created_at, _RETRIES.c.new_attempt_id)
+    .join_from(_RETRIES, _ATTEMPTS, _ATTEMPTS.c.id == _RETRIES.c.attempt_id)
+    .join(_VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
+    .outerjoin(_MENTORS, _MENTORS.c.id == _RETRIES.c.mentor_id)
+    .where(_RETRIES.c.trainee_id == bindparam("user_id"), _RETRIES.c.new_attempt_id.is_(None))
+    .order_by(_RETRIES.c.id))
+
+
 def open_retry_requests(user_id: int) -> list[RetryView]:
     """A trainee's retry requests not yet answered by a new attempt, oldest first (for their dashboard)."""
-    rows = db.session.execute(select(RetryRequest, Attempt).join(Attempt, Attempt.id == RetryRequest.attempt_id)
-                              .where(RetryRequest.trainee_id == user_id, RetryRequest.new_attempt_id.is_(None))
-                              .order_by(RetryRequest.id)).all()
-    return [_retry_view(request, attempt.version.title) for request, attempt in rows]
+    rows = db.session.connection().execute(_OPEN_RETRIES, {"user_id": user_id})
+    return [RetryView(request_id, attempt_id, content_id, title, note, mentor or "", aware(created_at), answered_by)
+            for request_id, attempt_id, content_id, title, note, mentor, created_at, answered_by in rows]
 
 
 _REVIEWS = Review.__table__
-# Built once: every page a trainee opens shows this count in its header.
+# Built once: every trainee's page header shows this count.
 _UNSEEN_REVIEWS = select(func.count()).select_from(_REVIEWS).where(
-    _REVIEWS.c.trainee_id == bindparam("trainee"), _REVIEWS.c.seen_revision < _REVIEWS.c.revision)
+    _REVIEWS.c.trainee_id == bindparam("user_id"), _REVIEWS.c.seen_revision < _REVIEWS.c.revision)
 
 
 def unseen_review_count(user_id: int) -> int:
     """How many of a trainee's reviews are new or changed since they last opened them."""
-    return db.session.connection().execute(_UNSEEN_REVIEWS, {"trainee": user_id}).scalar() or 0
+    return db.session.connection().execute(_UNSEEN_REVIEWS, {"user_id": user_id}).scalar() or 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .database import write
@@ -37,12 +37,28 @@ def list_teams() -> list[TeamView]:
     return [TeamView(team.id, team.name, members[team.id]) for team in teams]
 
 
-def visible_teams(user: User) -> list[Team]:
+@dataclass(frozen=True)
+class TeamName:
+    """A team as pickers and filters list it."""
+
+    id: int
+    name: str
+
+
+_TEAMS, _MEMBERS = Team.__table__, TeamMember.__table__
+# Built once: the boards and the feed ask on every visit.
+_EVERY_TEAM = select(_TEAMS.c.id, _TEAMS.c.name).order_by(_TEAMS.c.name)
+_OWN_TEAMS = (_EVERY_TEAM.join_from(_TEAMS, _MEMBERS, _MEMBERS.c.team_id == _TEAMS.c.id)
+              .where(_MEMBERS.c.user_id == bindparam("user_id")))
+
+
+def visible_teams(user: User) -> list[TeamName]:
     """Teams whose boards and feed a user may open: their own, or every team for mentors, trainers and admins."""
-    query = select(Team).order_by(Team.name)
-    if not user.has_role("mentor", "trainer"):
-        query = query.join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.user_id == user.id)
-    return list(db.session.scalars(query))
+    if user.has_role("mentor", "trainer"):
+        rows = db.session.connection().execute(_EVERY_TEAM)
+    else:
+        rows = db.session.connection().execute(_OWN_TEAMS, {"user_id": user.id})
+    return [TeamName(team_id, name) for team_id, name in rows]
 
 
 def create_team(name: str) -> int:

@@ -28,15 +28,21 @@ class KudosEvent(db.Model):
     """One success celebrated in the team feed: a badge, a finished course, or a mentor's shout-out."""
 
     __tablename__ = "kudos_events"
-    __table_args__ = (UniqueConstraint("kind", "user_id", "ref", name="one_kudos_per_event"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "user_id", "ref", name="one_kudos_per_event"),
+        # The feed reads newest first: across everyone, or member by member for a small team. Both indexes
+        # carry the event's author, so events of people outside the feed are skipped without reading their rows.
+        Index("kudos_newest_first", "created_at", "id", "user_id"),
+        Index("kudos_by_author", "user_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(16))
     ref: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(String(500), default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ActivityDay(db.Model):

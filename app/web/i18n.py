@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, g
 from flask_babel import get_translations
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 
 def _translations() -> Any:
@@ -16,12 +19,34 @@ def _translations() -> Any:
     return found
 
 
+def _formatted(translate: Callable[..., str], defaults: Callable[..., dict[str, Any]]) -> Callable[..., str]:
+    """A newstyle template callable: translate, then fill in the variables (escaped when autoescaping).
+
+    Jinja's own newstyle callables take the whole template context, and a call inside a loop copies that
+    context (twice through `_`); these need only the evaluation context, so a string in a loop costs no copy.
+    """
+    @pass_eval_context
+    def call(eval_context: EvalContext, *args: Any, **variables: Any) -> str:
+        text = translate(*args)
+        variables = {**defaults(*args), **variables}
+        return (Markup(text) if eval_context.autoescape else text) % variables
+
+    return call
+
+
 def init_app(app: Flask) -> None:
     """Replace the template gettext callables Flask-Babel installed with ones that reuse the request's catalogue."""
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda string: _translations().ugettext(string),
-        ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
-        pgettext=lambda context, string: _translations().upgettext(context, string),
-        npgettext=lambda context, singular, plural, n: _translations().unpgettext(context, singular, plural, n),
-        newstyle=True,
-    )
+    gettext = _formatted(lambda string: _translations().ugettext(string), lambda string: {})
+    ngettext = _formatted(lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+                          lambda singular, plural, n: {"num": n})
+    pgettext = _formatted(lambda context, string: _translations().upgettext(context, string),
+                          lambda context, string: {"context": context})
+    npgettext = _formatted(
+        lambda context, singular, plural, n: _translations().unpgettext(context, singular, plural, n),
+        lambda context, singular, plural, n: {"context": context, "num": n})
+    # Installed the usual way first, so `{% trans %}` blocks compile for newstyle callables; then the globals
+    # (and `_`, Jinja's alias that looks `gettext` up again on every call) point at the lighter ones.
+    app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True,  # type: ignore[attr-defined]
+                                            pgettext=pgettext, npgettext=npgettext)
+    app.jinja_env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext, pgettext=pgettext,
+                                 npgettext=npgettext)

@@ -32,8 +32,8 @@ def dashboard() -> str:
 @login_required
 def profile() -> str:
     """The trainee's badges, earned and still locked, and their leaderboard visibility."""
-    return render_template("progress/profile.html", held=progress.held_badges(current_user.id),
-                           locked=progress.locked_badges(current_user.id), skills=skill_names())
+    shelf = progress.badge_shelf(current_user.id)
+    return render_template("progress/profile.html", held=shelf.held, locked=shelf.locked, skills=shelf.skill_names)
 
 
 @bp.post("/profile/visibility")
@@ -53,7 +53,7 @@ def visibility() -> Response:
 @login_required
 def points() -> Response:
     """The trainee's points history: what, when and why, newest first."""
-    page = progress.points_history(current_user.id, int_arg("before"))
+    page = progress.points_history(current_user, int_arg("before"))
     return render("progress/points.html", "progress/_points_rows.html", history=page)
 
 
@@ -89,9 +89,9 @@ def leaderboards() -> Response:
 @login_required
 def feed() -> Response:
     """Recent badges, finished courses and mentor shout-outs from the viewer's teams."""
-    visible = teams.visible_teams(current_user)
-    team_id = int_arg("team")
-    if team_id is not None and team_id not in {team.id for team in visible}:
+    try:
+        feed = progress.team_feed(current_user, int_arg("team"))
+    except LookupError:
         abort(404)
     return render("progress/feed.html", "progress/_feed_items.html",
-                  items=progress.kudos_feed(current_user, team_id), teams=visible, team_id=team_id)
+                  items=feed.items, teams=feed.teams, team_id=feed.team_id)

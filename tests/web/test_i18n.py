@@ -29,3 +29,15 @@ def test_babel_extracts_the_interface_strings():
     flat = {m if isinstance(m, str) else m[0] for m in messages}
     for expected in ("Training library", "Send reply", "Transcript", "Library problems"):
         assert expected in flat
+
+
+def test_template_strings_are_translated_and_filled_in_escaped_inside_loops(app):
+    from flask import render_template_string
+
+    source = ('{% for name in names %}{{ _("Hello %(name)s", name=name) }}/'
+              '{{ ngettext("%(num)d badge", "%(num)d badges", loop.index) }}/'
+              '{{ pgettext("greeting", "Bye %(name)s", name=name) }};{% endfor %}'
+              '{% trans count=2 %}{{ count }} day{% pluralize %}{{ count }} days{% endtrans %}')
+    with app.test_request_context("/"):
+        html = render_template_string(source, names=["<b>", "Ayşe"])
+    assert html == "Hello &lt;b&gt;/1 badge/Bye &lt;b&gt;;Hello Ayşe/2 badges/Bye Ayşe;2 days"

@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
-from . import clock
+from . import board_cache, clock
 from .database import is_sqlite, upsert_insert, write
 from .extensions import db
 from .game_rules import period_of
@@ -23,6 +23,8 @@ WINDOWS = ("all", "week", "month")
 
 _SETTINGS = AppSetting.__table__
 _MODE = select(_SETTINGS.c.value).where(_SETTINGS.c.key == MODE_SETTING)
+_MODE_AND_VERSION = select(_SETTINGS.c.key, _SETTINGS.c.value).where(
+    _SETTINGS.c.key.in_([MODE_SETTING, board_cache.VERSION_SETTING]))
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,13 @@ class Board:
     below: list[Row] = field(default_factory=list)
 
 
+def _known_mode(value: str | None) -> str:
+    return value if value in MODES else "on"
+
+
 def board_mode() -> str:
     """Whether boards are on, anonymous (every name but the viewer's hidden) or off; admins choose."""
-    value = db.session.connection().execute(_MODE).scalar()
-    return value if value in MODES else "on"
+    return _known_mode(db.session.connection().execute(_MODE).scalar())
 
 
 def set_board_mode(mode: str) -> None:
@@ -73,6 +78,7 @@ def set_board_mode(mode: str) -> None:
     def run() -> None:
         statement = upsert_insert(AppSetting).values(key=MODE_SETTING, value=mode)
         db.session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": mode}))
+        board_cache.bump_version()
     write(run)
 
 
@@ -161,7 +167,7 @@ def _scope(query: BoardQuery) -> tuple[str, dict[str, Any]]:
     return "points", params
 
 
-# A board's rows as plain values: [user id, display name, points].
+# A board's rows as the cache stores them, plain JSON: [user id, display name, points].
 Listed = list[Any]
 
 
@@ -204,10 +210,53 @@ class _Computation:
         return {"rank": ahead + 1, "above": above, "below": below}
 
 
+def _agree(top: list[Listed], viewer_id: int, standing: _Standing | None, place: dict[str, Any] | None,
+           size: int) -> bool:
+    """Whether a top and the viewer's place, perhaps computed at different moments, put the viewer in one spot."""
+    listed = [index for index, row in enumerate(top) if row[0] == viewer_id]
+    if standing is None or place is None or standing.hidden:
+        return not listed
+    rank = place["rank"]
+    if rank <= size:
+        return listed == [rank - 1] and top[rank - 1][2] == standing.points
+    return not listed and len(top) == size
+
+
+def _cached_parts(board: _Computation, board_key: str, viewer_id: int, standing: _Standing | None, size: int,
+                  neighbours: int) -> tuple[list[Listed], dict[str, Any] | None]:
+    """The top and the viewer's place from the shared cache, computing and storing whichever is missing.
+
+    The top is the same for every viewer; the viewer's place is keyed by their own score, so their new points
+    show at once while other trainees' show when the entry expires.
+    """
+    top_key = f"top|{board_key}|{size}"
+    place_key = None if standing is None else (
+        f"place|{board_key}|{neighbours}|{viewer_id}|{standing.points}|{standing.reached_at}"
+        f"|{int(standing.hidden)}")
+    stored = board_cache.read([top_key] if place_key is None else [top_key, place_key])
+    top, place = stored.get(top_key), stored.get(place_key) if place_key else None
+    fresh: dict[str, Any] = {}
+    if place_key is not None and place is None:
+        place = fresh[place_key] = board.place(standing, neighbours)
+    if top is None or not _agree(top, viewer_id, standing, place, size):
+        top = fresh[top_key] = board.top(size)
+        if place_key is not None and place_key not in fresh and not _agree(top, viewer_id, standing, place, size):
+            place = fresh[place_key] = board.place(standing, neighbours)
+    if fresh:
+        board_cache.store(fresh)
+    return top, place
+
+
+def _mode_and_version(connection: Connection) -> tuple[str, str]:
+    """The board mode and the boards version, read together."""
+    settings = dict(connection.execute(_MODE_AND_VERSION).all())
+    return _known_mode(settings.get(MODE_SETTING)), settings.get(board_cache.VERSION_SETTING, "0")
+
+
 def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     """The board for one viewer: the top ranks, their own rank and the trainees just above and below."""
     connection = db.session.connection()
-    mode = board_mode()
+    mode, version = _mode_and_version(connection)
     if mode == "off":
         return Board(query, mode)
     size = int(current_app.config["LEADERBOARD_SIZE"])
@@ -217,8 +266,13 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id}).first()
     standing = None if row is None else _Standing(viewer_id, row.display_name, row[1], row[2],
                                                   bool(row.leaderboard_hidden))
-    top = board.top(size)
-    place = None if standing is None else board.place(standing, neighbours)
+    if board_cache.lifetime():
+        board_key = "|".join((version, mode, query.window, str(params.get("starts", "")), str(query.team_id or ""),
+                              query.course_id or "", query.skill_id or ""))
+        top, place = _cached_parts(board, board_key, viewer_id, standing, size, neighbours)
+    else:
+        top = board.top(size)
+        place = None if standing is None else board.place(standing, neighbours)
 
     def shown(rank: int, listed: Listed) -> Row:
         user_id, name, points = listed

@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 
 from .. import boards, progress, teams
 from ..catalogue import skill_names
+from ..engine.model import Course
+from ..models import Team
 from ..rewards import library_facts
 from .args import int_arg
 from .htmx import redirect_to, render
@@ -57,18 +59,18 @@ def points() -> Response:
     return render("progress/points.html", "progress/_points_rows.html", history=page)
 
 
-def _board_query() -> boards.BoardQuery:
+def _board_query(visible: list[Team], courses: dict[str, Course], skills: dict[str, str]) -> boards.BoardQuery:
     window = request.args.get("window") or "all"
     if window not in boards.WINDOWS:
         abort(400, description="Unknown time window.")
     team_id = int_arg("team")
-    if team_id is not None and team_id not in {team.id for team in teams.visible_teams(current_user)}:
+    if team_id is not None and team_id not in {team.id for team in visible}:
         abort(404)
     course_id = request.args.get("course") or None
-    if course_id is not None and course_id not in library_facts().courses:
+    if course_id is not None and course_id not in courses:
         abort(404)
     skill_id = request.args.get("skill") or None
-    if skill_id is not None and skill_id not in skill_names():
+    if skill_id is not None and skill_id not in skills:
         abort(404)
     if course_id is not None and skill_id is not None:
         abort(400, description="Rank by a course or by a skill, not both.")
@@ -79,10 +81,10 @@ def _board_query() -> boards.BoardQuery:
 @login_required
 def leaderboards() -> Response:
     """A leaderboard with the viewer's own rank and neighbours; filters swap the board in place."""
-    query = _board_query()
+    visible, courses, skills = teams.visible_teams(current_user), library_facts().courses, skill_names()
+    query = _board_query(visible, courses, skills)
     return render("progress/leaderboards.html", "progress/_board.html",
-                  board=boards.leaderboard(query, current_user.id), teams=teams.visible_teams(current_user),
-                  courses=library_facts().courses, skills=skill_names())
+                  board=boards.leaderboard(query, current_user.id), teams=visible, courses=courses, skills=skills)
 
 
 @bp.get("/feed")

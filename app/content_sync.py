@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, text, true, update
+from sqlalchemy import bindparam, delete, func, select, text, true, update
 
 from . import board_cache
 from .database import upsert_insert, write
@@ -161,11 +161,16 @@ def stored_content(version: ContentVersion) -> Scenario | Course | list[Badge] |
     return stored_by_hash(version.kind, version.content_hash)
 
 
+_ENTRIES, _VERSIONS = LibraryEntry.__table__, ContentVersion.__table__
+_CURRENT_DIGEST = (select(_VERSIONS.c.content_hash)
+                   .join_from(_ENTRIES, _VERSIONS, _VERSIONS.c.id == _ENTRIES.c.version_id)
+                   .where(_ENTRIES.c.content_id == bindparam("content_id"), _ENTRIES.c.active.is_(True)))
+
+
 def current_digest(content_id: str) -> str | None:
     """The hash of the version the library offers now for an id, if any."""
-    return db.session.scalar(select(ContentVersion.content_hash)
-                             .join(LibraryEntry, LibraryEntry.version_id == ContentVersion.id)
-                             .where(LibraryEntry.content_id == content_id, LibraryEntry.active.is_(True)))
+    # A Core statement built once: every page that names skills asks this.
+    return db.session.connection().execute(_CURRENT_DIGEST, {"content_id": content_id}).scalar()
 
 
 def stored_scenario(version: ContentVersion) -> Scenario:

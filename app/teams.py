@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from . import board_cache
@@ -38,12 +38,26 @@ def list_teams() -> list[TeamView]:
     return [TeamView(team.id, team.name, members[team.id]) for team in teams]
 
 
-def visible_teams(user: User) -> list[Team]:
+@dataclass(frozen=True)
+class TeamName:
+    """A team as a filter lists it."""
+
+    id: int
+    name: str
+
+
+# Core statements built once: every board and feed page asks for the viewer's teams.
+_TEAMS, _MEMBERS = Team.__table__, TeamMember.__table__
+_EVERY_TEAM = select(_TEAMS.c.id, _TEAMS.c.name).order_by(_TEAMS.c.name)
+_OWN_TEAMS = (_EVERY_TEAM.join_from(_TEAMS, _MEMBERS, _MEMBERS.c.team_id == _TEAMS.c.id)
+              .where(_MEMBERS.c.user_id == bindparam("user_id")))
+
+
+def visible_teams(user: User) -> list[TeamName]:
     """Teams whose boards and feed a user may open: their own, or every team for mentors, trainers and admins."""
-    query = select(Team).order_by(Team.name)
-    if not user.has_role("mentor", "trainer"):
-        query = query.join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.user_id == user.id)
-    return list(db.session.scalars(query))
+    statement = _EVERY_TEAM if user.has_role("mentor", "trainer") else _OWN_TEAMS
+    return [TeamName(team_id, name) for team_id, name in
+            db.session.connection().execute(statement, {"user_id": user.id})]
 
 
 def create_team(name: str) -> int:

@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 from .. import boards, progress, teams
 from ..catalogue import skill_names
 from ..engine.model import Course
-from ..models import Team
 from ..rewards import library_facts
 from .args import int_arg
 from .htmx import redirect_to, render
@@ -59,7 +58,7 @@ def points() -> Response:
     return render("progress/points.html", "progress/_points_rows.html", history=page)
 
 
-def _board_query(visible: list[Team], courses: dict[str, Course], skills: dict[str, str]) -> boards.BoardQuery:
+def _board_query(visible: list[teams.TeamName], courses: dict[str, Course], skills: dict[str, str]) -> boards.BoardQuery:
     window = request.args.get("window") or "all"
     if window not in boards.WINDOWS:
         abort(400, description="Unknown time window.")

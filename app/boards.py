@@ -62,6 +62,7 @@ class Board:
 
 
 def _known_mode(value: str | None) -> str:
+    """The stored mode, or "on" when none (or an unknown one) is stored."""
     return value if value in MODES else "on"
 
 
@@ -145,8 +146,8 @@ def _statements(kind: str, in_team: bool) -> _Statements:
         off_board_ahead = select(func.count()).select_from(User).where(off_board, theirs > 0)
     return _Statements(
         top=public.add_columns(*columns).order_by(score.desc(), reached, User.id).limit(bindparam("size")),
-        standing=base.add_columns(User.display_name, score, reached, User.leaderboard_hidden)
-        .where(User.id == bindparam("viewer_id")),
+        standing=base.add_columns(User.display_name, score.label("points"), reached.label("reached_at"),
+                                  User.leaderboard_hidden).where(User.id == bindparam("viewer_id")),
         public_ahead=public.add_columns(func.count()).where(ahead),
         scored_ahead=scored_ahead, off_board_ahead=off_board_ahead,
         above=public.add_columns(*columns).where(ahead).order_by(score, reached.desc(), User.id.desc())
@@ -264,11 +265,11 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     kind, params = _scope(query)
     board = _Computation(connection, _statements(kind, query.team_id is not None), params)
     row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id}).first()
-    standing = None if row is None else _Standing(viewer_id, row.display_name, row[1], row[2],
+    standing = None if row is None else _Standing(viewer_id, row.display_name, row.points, row.reached_at,
                                                   bool(row.leaderboard_hidden))
     if board_cache.lifetime():
-        board_key = "|".join((version, mode, query.window, str(params.get("starts", "")), str(query.team_id or ""),
-                              query.course_id or "", query.skill_id or ""))
+        board_key = "|".join((version, mode, query.window, str(params.get("starts", "")),
+                              str(query.team_id or ""), query.course_id or "", query.skill_id or ""))
         top, place = _cached_parts(board, board_key, viewer_id, standing, size, neighbours)
     else:
         top = board.top(size)

@@ -42,8 +42,8 @@ def _bump_statement() -> Any:
 
 
 def lifetime() -> int:
-    """How many seconds a computed board is served before it is computed again; 0 turns the cache off."""
-    return int(current_app.config["BOARD_CACHE_SECONDS"])
+    """How many seconds a computed board is served before it is computed again; 0 (or less) turns the cache off."""
+    return max(0, int(current_app.config["BOARD_CACHE_SECONDS"]))
 
 
 def bump_version() -> None:

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import login_throttle
+from . import board_cache, login_throttle
 from .database import upsert_insert, write
 from .extensions import db
 from .login_throttle import Throttled  # noqa: F401  (views catch accounts.Throttled)
@@ -185,6 +185,8 @@ def _change(user_id: int, **values: Any) -> User:
         for column, value in values.items():
             setattr(user, column, value)
         user.session_token = new_token()
+        if "role" in values or "active" in values:
+            board_cache.bump_version()  # who is on the boards changed: every cached board is out of date
         return user
     return write(apply)
 

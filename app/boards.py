@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
-from . import clock
+from . import board_cache, clock
 from .database import is_sqlite, upsert_insert, write
 from .extensions import db
 from .game_rules import period_of
@@ -18,6 +20,12 @@ from .models import AppSetting, CourseScore, PeriodScore, SkillScore, TeamMember
 MODES = ("on", "anonymous", "off")
 MODE_SETTING = "leaderboards"
 WINDOWS = ("all", "week", "month")
+
+_SETTINGS = AppSetting.__table__
+_MODE_NOW = select(_SETTINGS.c.value).where(_SETTINGS.c.key == MODE_SETTING).scalar_subquery()
+_VERSION_NOW = select(_SETTINGS.c.value).where(_SETTINGS.c.key == board_cache.VERSION_SETTING).scalar_subquery()
+_MODE = select(_MODE_NOW)
+_MODE_AND_VERSION = select(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"))
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,14 @@ class Board:
     below: list[Row] = field(default_factory=list)
 
 
+def _known_mode(value: str | None) -> str:
+    """The stored mode, or "on" when none (or an unknown one) is stored."""
+    return value if value in MODES else "on"
+
+
 def board_mode() -> str:
     """Whether boards are on, anonymous (every name but the viewer's hidden) or off; admins choose."""
-    value = db.session.scalar(select(AppSetting.value).where(AppSetting.key == MODE_SETTING))
-    return value if value in MODES else "on"
+    return _known_mode(db.session.connection().execute(_MODE).scalar())
 
 
 def set_board_mode(mode: str) -> None:
@@ -68,34 +80,47 @@ def set_board_mode(mode: str) -> None:
     def run() -> None:
         statement = upsert_insert(AppSetting).values(key=MODE_SETTING, value=mode)
         db.session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": mode}))
+        board_cache.bump_version()
     write(run)
 
 
 @dataclass(frozen=True)
-class _Source:
-    """Where a board's rows come from: its score columns, the rows it ranks, and its own scores table's rows."""
+class _Statements:
+    """One kind of board's queries, built once; bind parameters carry its scope, the viewer and the sizes."""
 
-    score: Any
-    reached: Any
-    owner: Any  # the ranked trainee's id in the scores table
-    base: Select[Any]
-    # The board's score rows without looking up their users, for a board with a table of its own (None otherwise).
-    scores: Select[Any] | None
+    top: Select[Any]  # the public board, best first, :size rows
+    standing: Select[Any]  # the viewer's own row, hidden or not, with the board mode and version
+    public_ahead: Select[Any]  # how many public rows rank before :points, :reached_at, :viewer_id
+    # For boards with a scores table of their own, on SQLite: every score ahead, and the off-board users among them.
+    scored_ahead: Select[Any] | None
+    off_board_ahead: Select[Any] | None
+    above: Select[Any]  # :neighbours public rows just before the viewer, nearest first
+    below: Select[Any]  # :neighbours public rows just after the viewer, nearest first
 
 
-def _source(query: BoardQuery) -> _Source:
-    """The score and reached-at columns for a board, and the rows it ranks (active, scoring trainees)."""
-    if query.course_id is not None:
-        model: Any = CourseScore
-        scope = [CourseScore.course_id == query.course_id]
-    elif query.skill_id is not None:
-        model = SkillScore
-        scope = [SkillScore.skill_id == query.skill_id]
-    elif query.window in ("week", "month"):
-        model = PeriodScore
-        scope = [PeriodScore.period == query.window, PeriodScore.starts == period_of(query.window, clock.now())]
-    else:
-        model, scope = User, [User.role == "trainee"]
+def _ahead_of(score: Any, reached: Any, owner: Any) -> ColumnElement[bool]:
+    """Rows ranked before the viewer's: more points, or the same points reached earlier."""
+    points, reached_at, viewer = bindparam("points"), bindparam("reached_at"), bindparam("viewer_id")
+    # The plain `score >= points` is redundant but lets the board's index start at the viewer instead of the end.
+    return and_(score >= points, or_(score > points, and_(score == points, or_(
+        reached < reached_at, and_(reached == reached_at, owner < viewer)))))
+
+
+def _behind(score: Any, reached: Any, owner: Any) -> ColumnElement[bool]:
+    """Rows ranked after the viewer's: fewer points, or the same points reached later."""
+    points, reached_at, viewer = bindparam("points"), bindparam("reached_at"), bindparam("viewer_id")
+    return and_(score <= points, or_(score < points, and_(score == points, or_(
+        reached > reached_at, and_(reached == reached_at, owner > viewer)))))
+
+
+@lru_cache(maxsize=None)
+def _statements(kind: str, in_team: bool) -> _Statements:
+    """The queries of a points, period, course or skill board, over everyone or within :team_id."""
+    model: Any = {"points": User, "period": PeriodScore, "course": CourseScore, "skill": SkillScore}[kind]
+    scope = {"points": lambda: [User.role == "trainee"],
+             "period": lambda: [PeriodScore.period == bindparam("period"), PeriodScore.starts == bindparam("starts")],
+             "course": lambda: [CourseScore.course_id == bindparam("course_id")],
+             "skill": lambda: [SkillScore.skill_id == bindparam("skill_id")]}[kind]()
     if model is User:
         score, reached, owner = User.points_total, User.points_reached_at, User.id
         base, scores = select().select_from(User).where(*scope), None
@@ -104,77 +129,163 @@ def _source(query: BoardQuery) -> _Source:
         base = select().select_from(model).join(User, User.id == owner).where(*scope, User.role == "trainee")
         scores = select().select_from(model).where(*scope, score > 0)
     base = base.where(User.active.is_(True), score > 0)
-    if query.team_id is not None:
-        base = base.join(TeamMember, and_(TeamMember.user_id == User.id, TeamMember.team_id == query.team_id))
+    if in_team:
+        base = base.join(TeamMember, and_(TeamMember.user_id == User.id, TeamMember.team_id == bindparam("team_id")))
         scores = None
-    return _Source(score, reached, owner, base, scores)
+    public = base.where(User.leaderboard_hidden.is_(False))
+    columns = (User.id, User.display_name, score)
+    ahead, behind = _ahead_of(score, reached, owner), _behind(score, reached, owner)
+    scored_ahead = off_board_ahead = None
+    if scores is not None:
+        # SQLite joins row by row, one user lookup per score ahead, while counting along the board's own index
+        # costs little: so count all the scores ahead, then take away those of the few users off the public
+        # board (hidden, inactive, not trainees).
+        scored_ahead = scores.add_columns(func.count()).where(ahead)
+        off_board = or_(User.role != "trainee", User.active.is_(False), User.leaderboard_hidden.is_(True))
+        # A correlated count, so each off-board user costs one primary-key lookup rather than a second range scan.
+        theirs = scores.add_columns(func.count()).where(ahead, owner == User.id).scalar_subquery()
+        off_board_ahead = select(func.count()).select_from(User).where(off_board, theirs > 0)
+    return _Statements(
+        top=public.add_columns(*columns).order_by(score.desc(), reached, User.id).limit(bindparam("size")),
+        # The mode and version ride along with the viewer's row: one round trip fewer on every board read.
+        standing=base.add_columns(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"), User.display_name,
+                                  score.label("points"), reached.label("reached_at"), User.leaderboard_hidden)
+        .where(User.id == bindparam("viewer_id")),
+        public_ahead=public.add_columns(func.count()).where(ahead),
+        scored_ahead=scored_ahead, off_board_ahead=off_board_ahead,
+        above=public.add_columns(*columns).where(ahead).order_by(score, reached.desc(), User.id.desc())
+        .limit(bindparam("neighbours")),
+        below=public.add_columns(*columns).where(behind).order_by(score.desc(), reached, User.id)
+        .limit(bindparam("neighbours")))
 
 
-def _ahead_of(source: _Source, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
-    """Rows ranked before a given one: more points, or the same points reached earlier."""
-    score, reached = source.score, source.reached
-    # The plain `score >= points` is redundant but lets the board's index start at the viewer instead of the end.
-    return and_(score >= points, or_(score > points, and_(score == points, or_(
-        reached < reached_at, and_(reached == reached_at, source.owner < user_id)))))
+def _scope(query: BoardQuery) -> tuple[str, dict[str, Any]]:
+    """Which kind of board a query asks for, and the values of its bind parameters."""
+    params: dict[str, Any] = {"team_id": query.team_id}
+    if query.course_id is not None:
+        return "course", {**params, "course_id": query.course_id}
+    if query.skill_id is not None:
+        return "skill", {**params, "skill_id": query.skill_id}
+    if query.window in ("week", "month"):
+        return "period", {**params, "period": query.window, "starts": period_of(query.window, clock.now())}
+    return "points", params
 
 
-def _behind(source: _Source, points: int, reached_at: Any, user_id: int) -> ColumnElement[bool]:
-    """Rows ranked after a given one: fewer points, or the same points reached later."""
-    score, reached = source.score, source.reached
-    return and_(score <= points, or_(score < points, and_(score == points, or_(
-        reached > reached_at, and_(reached == reached_at, source.owner > user_id)))))
+# A board's rows as the cache stores them, plain JSON: [user id, display name, points].
+Listed = list[Any]
 
 
-def _public_ahead(source: _Source, public: Select[Any], ahead: ColumnElement[bool]) -> int:
-    """How many trainees on the public board rank before the viewer."""
-    if source.scores is None or not is_sqlite(db.engine):
-        # PostgreSQL hash-joins the scores ahead with the users in one pass: the plain count is its fastest.
-        return db.session.scalar(public.add_columns(func.count()).where(ahead)) or 0
-    # SQLite joins row by row, one user lookup per score ahead, while counting along the board's own index costs
-    # little: so count all the scores ahead, then take away those of the few users off the public board
-    # (hidden, inactive, not trainees).
-    scored = db.session.scalar(source.scores.add_columns(func.count()).where(ahead)) or 0
-    off_board = or_(User.role != "trainee", User.active.is_(False), User.leaderboard_hidden.is_(True))
-    # A correlated count, so each off-board user costs one primary-key lookup rather than a second range scan.
-    theirs = source.scores.add_columns(func.count()).where(ahead, source.owner == User.id).scalar_subquery()
-    left_out = db.session.scalar(select(func.count()).select_from(User).where(off_board, theirs > 0)) or 0
-    return scored - left_out
+@dataclass(frozen=True)
+class _Standing:
+    """The viewer's own row on a board, read fresh on every request."""
+
+    id: int
+    name: str
+    points: int
+    reached_at: Any
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class _Computation:
+    """One board's queries with the values of its bind parameters, on the request's connection."""
+
+    connection: Connection
+    statements: _Statements
+    params: dict[str, Any]
+
+    def top(self, size: int) -> list[Listed]:
+        """The first `size` rows of the public board, best first."""
+        return [list(row) for row in self.connection.execute(self.statements.top, {**self.params, "size": size})]
+
+    def place(self, standing: _Standing, neighbours: int) -> dict[str, Any]:
+        """The viewer's rank on the public board and the public rows just above (nearest last) and below them."""
+        statements, connection = self.statements, self.connection
+        mine = {**self.params, "points": standing.points, "reached_at": standing.reached_at,
+                "viewer_id": standing.id, "neighbours": neighbours}
+        if statements.scored_ahead is None or not is_sqlite(connection.engine):
+            # PostgreSQL hash-joins the scores ahead with the users in one pass: the plain count is its fastest.
+            ahead = connection.execute(statements.public_ahead, mine).scalar() or 0
+        else:
+            ahead = (connection.execute(statements.scored_ahead, mine).scalar() or 0) \
+                - (connection.execute(statements.off_board_ahead, mine).scalar() or 0)
+        above = [list(row) for row in connection.execute(statements.above, mine)][::-1]
+        below = [list(row) for row in connection.execute(statements.below, mine)]
+        return {"rank": ahead + 1, "above": above, "below": below}
+
+
+def _agree(top: list[Listed], viewer_id: int, standing: _Standing | None, place: dict[str, Any] | None,
+           size: int) -> bool:
+    """Whether a top and the viewer's place, perhaps computed at different moments, put the viewer in one spot."""
+    listed = [index for index, row in enumerate(top) if row[0] == viewer_id]
+    if standing is None or place is None or standing.hidden:
+        return not listed
+    rank = place["rank"]
+    if rank <= size:
+        return listed == [rank - 1] and top[rank - 1][2] == standing.points
+    return not listed and len(top) == size
+
+
+def _cached_parts(board: _Computation, board_key: str, viewer_id: int, standing: _Standing | None, size: int,
+                  neighbours: int) -> tuple[list[Listed], dict[str, Any] | None]:
+    """The top and the viewer's place from the shared cache, computing and storing whichever is missing.
+
+    The top is the same for every viewer; the viewer's place is keyed by their own score, so their new points
+    show at once while other trainees' show when the entry expires.
+    """
+    top_key = f"top|{board_key}|{size}"
+    place_key = None if standing is None else (
+        f"place|{board_key}|{neighbours}|{viewer_id}|{standing.points}|{standing.reached_at}"
+        f"|{int(standing.hidden)}")
+    stored = board_cache.read([top_key] if place_key is None else [top_key, place_key])
+    top, place = stored.get(top_key), stored.get(place_key) if place_key else None
+    fresh: dict[str, Any] = {}
+    if place_key is not None and place is None:
+        place = fresh[place_key] = board.place(standing, neighbours)
+    if top is None or not _agree(top, viewer_id, standing, place, size):
+        top = fresh[top_key] = board.top(size)
+        if place_key is not None and place_key not in fresh and not _agree(top, viewer_id, standing, place, size):
+            place = fresh[place_key] = board.place(standing, neighbours)
+    if fresh:
+        board_cache.store(fresh)
+    return top, place
 
 
 def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     """The board for one viewer: the top ranks, their own rank and the trainees just above and below."""
-    mode = board_mode()
+    connection = db.session.connection()
+    kind, params = _scope(query)
+    board = _Computation(connection, _statements(kind, query.team_id is not None), params)
+    row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id}).first()
+    # A viewer off this board (a mentor, a trainee yet to score here) has no row to bring the settings along.
+    settings = row if row is not None else connection.execute(_MODE_AND_VERSION).one()
+    mode, version = _known_mode(settings.mode), settings.version or "0"
     if mode == "off":
         return Board(query, mode)
     size = int(current_app.config["LEADERBOARD_SIZE"])
     neighbours = int(current_app.config["LEADERBOARD_NEIGHBOURS"])
-    source = _source(query)
-    score, reached = source.score, source.reached
-    public = source.base.where(User.leaderboard_hidden.is_(False))
-    columns = (User.id, User.display_name, score, reached)
-    top_rows = db.session.execute(public.add_columns(*columns).order_by(score.desc(), reached, User.id)
-                                  .limit(size)).all()
+    standing = None if row is None else _Standing(viewer_id, row.display_name, row.points, row.reached_at,
+                                                  bool(row.leaderboard_hidden))
+    if board_cache.lifetime():
+        board_key = "|".join((version, mode, query.window, str(params.get("starts", "")),
+                              str(query.team_id or ""), query.course_id or "", query.skill_id or ""))
+        top, place = _cached_parts(board, board_key, viewer_id, standing, size, neighbours)
+    else:
+        top = board.top(size)
+        place = None if standing is None else board.place(standing, neighbours)
 
-    def shown(rank: int, row: Any) -> Row:
-        mine = row.id == viewer_id
-        return Row(rank, row.id, row.display_name if mine or mode == "on" else None, row[2], mine)
+    def shown(rank: int, listed: Listed) -> Row:
+        user_id, name, points = listed
+        mine = user_id == viewer_id
+        return Row(rank, user_id, name if mine or mode == "on" else None, points, mine)
 
-    top = [shown(index + 1, row) for index, row in enumerate(top_rows)]
-    mine = db.session.execute(source.base.add_columns(*columns, User.leaderboard_hidden)
-                              .where(User.id == viewer_id)).first()
-    if mine is None:
-        return Board(query, mode, top)
-    ahead = _ahead_of(source, mine[2], mine[3], viewer_id)
-    rank = _public_ahead(source, public, ahead) + 1
-    hidden = bool(mine.leaderboard_hidden)
-    above_rows = db.session.execute(public.add_columns(*columns).where(ahead)
-                                    .order_by(score, reached.desc(), User.id.desc()).limit(neighbours)).all()
-    behind = _behind(source, mine[2], mine[3], viewer_id)
-    below_rows = db.session.execute(public.add_columns(*columns).where(behind)
-                                    .order_by(score.desc(), reached, User.id).limit(neighbours)).all()
+    top_rows = [shown(index + 1, listed) for index, listed in enumerate(top)]
+    if standing is None or place is None:
+        return Board(query, mode, top_rows)
+    rank = place["rank"]
     # A hidden viewer is not on the public board, so the trainees after them keep their public ranks.
-    first_below = rank if hidden else rank + 1
-    return Board(query, mode, top, Row(rank, viewer_id, mine.display_name, mine[2], True), hidden,
-                 [shown(rank - index - 1, row) for index, row in enumerate(above_rows)][::-1],
-                 [shown(first_below + index, row) for index, row in enumerate(below_rows)])
-
+    first_below = rank if standing.hidden else rank + 1
+    above = place["above"]
+    return Board(query, mode, top_rows, Row(rank, viewer_id, standing.name, standing.points, True), standing.hidden,
+                 [shown(rank - len(above) + index, listed) for index, listed in enumerate(above)],
+                 [shown(first_below + index, listed) for index, listed in enumerate(place["below"])])

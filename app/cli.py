@@ -83,7 +83,8 @@ points_cli = AppGroup("points", help="Check the points totals against the append
 @points_cli.command("rebuild")
 def rebuild_command() -> None:
     """Recompute every total and board score from the ledger and best results; list the totals that were wrong."""
-    from .database import prepare_for_command
+    from .board_cache import bump_version
+    from .database import prepare_for_command, write
     from .points import rebuild_totals
     from .rewards import rebuild_boards
 
@@ -93,6 +94,7 @@ def rebuild_command() -> None:
         click.echo(f"user {user_id}: total was {was}, ledger says {now}; fixed")
     click.echo(f"{len(changed)} totals corrected")
     rebuild_boards()
+    write(bump_version)
     click.echo("weekly, monthly, skill and course boards recomputed")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, delete, func, select, text, true, update
 
+from . import board_cache
 from .database import upsert_insert, write
 from .engine.library import read_stored
 from .engine.model import Badge, Course, Scenario, Skill
@@ -134,6 +135,7 @@ def refresh_changed_courses(before: dict[str, tuple[int, str]]) -> None:
         course = stored_by_hash("course", after[course_id][1]) if course_id in after else None
         refs = [module.ref for module in course.modules if module.kind != "lesson"] if isinstance(course, Course) else []
         refresh_course_scores(course_id, refs)
+        board_cache.bump_version()
 
 
 def describe_content(content: object, kind: str) -> tuple[str, str, str, str]:

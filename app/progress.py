@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select
 
+from . import board_cache
 from .boards import board_mode
 from .catalogue import AttemptSummary, my_attempts, skill_names
 from .database import write
@@ -195,6 +196,7 @@ def set_hidden(user_id: int, hidden: bool) -> None:
     """Keep a trainee off (or put them back on) the public boards and the kudos feed."""
     def run() -> None:
         db.session.execute(User.__table__.update().where(User.id == user_id).values(leaderboard_hidden=hidden))
+        board_cache.bump_version()
     write(run)
 
 

@@ -54,6 +54,8 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
         "WEEK_START": "monday",
         "LEADERBOARD_SIZE": 20,
         "LEADERBOARD_NEIGHBOURS": 3,
+        # How long a computed board is served to everyone before it is computed again; 0 computes every time.
+        "BOARD_CACHE_SECONDS": 30,
         "LANGUAGES": ["en", "tr", "fa"],
         # Scored by mentors when a scenario names no `rubric` of its own: ids, labels, 0 to max each.
         "DEFAULT_RUBRIC": [
@@ -86,7 +88,7 @@ def from_environment() -> dict[str, Any]:
         found["SYNC_ON_START"] = False
     if os.environ.get("CONTENT_RELOAD", "").lower() in ("1", "true", "yes"):
         found["CONTENT_RELOAD"] = True
-    for name in ("MENTOR_BONUS_CAP", "REVIEW_CLAIM_MINUTES"):
+    for name in ("MENTOR_BONUS_CAP", "REVIEW_CLAIM_MINUTES", "BOARD_CACHE_SECONDS"):
         if os.environ.get(name):
             found[name] = int(os.environ[name])
     if os.environ.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes"):

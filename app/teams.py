@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
+from . import board_cache
 from .database import write
 from .extensions import db
 from .models import Team, TeamMember, User
@@ -87,6 +88,7 @@ def delete_team(team_id: int) -> None:
             raise LookupError("no such team")
         db.session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
         db.session.execute(delete(Team).where(Team.id == team_id))
+        board_cache.bump_version()
     write(run)
 
 
@@ -104,6 +106,7 @@ def add_member(team_id: int, username: str) -> str:
                     db.session.add(TeamMember(team_id=team_id, user_id=user.id))
             except IntegrityError:
                 pass
+            board_cache.bump_version()
         return user.display_name
     return write(run)
 
@@ -115,4 +118,5 @@ def remove_member(team_id: int, user_id: int) -> None:
                                                               TeamMember.user_id == user_id))
         if removed.rowcount == 0:
             raise LookupError("no such membership")
+        board_cache.bump_version()
     write(run)

@@ -6,11 +6,12 @@ from .play import Attempt, AttemptStep, BestResult
 from .points import PointsEntry
 from .reviews import (MentorAssignment, RetryRequest, Review, ReviewAudit, ReviewClaim, ReviewRevision,
                       TurnComment)
-from .rewards import ActivityDay, BadgeAward, CourseScore, KudosEvent, PeriodScore, SkillScore, Team, TeamMember
+from .rewards import (ActivityDay, BadgeAward, BoardCacheEntry, CourseScore, KudosEvent, PeriodScore, SkillScore,
+                      Team, TeamMember)
 from .users import AppSetting, LoginThrottle, User
 
-__all__ = ["ActivityDay", "AppSetting", "Attempt", "AttemptStep", "BadgeAward", "BestResult", "ContentVersion",
-           "CourseCompletion", "CourseScore", "KudosEvent", "LessonOpen", "LessonText", "LibraryEntry",
-           "LibraryProblem", "LoginThrottle", "MentorAssignment", "PeriodScore", "PointsEntry", "Publication",
-           "RetryRequest", "Review", "ReviewAudit", "ReviewClaim", "ReviewRevision", "SkillScore", "Team",
-           "TeamMember", "TurnComment", "User"]
+__all__ = ["ActivityDay", "AppSetting", "Attempt", "AttemptStep", "BadgeAward", "BestResult", "BoardCacheEntry",
+           "ContentVersion", "CourseCompletion", "CourseScore", "KudosEvent", "LessonOpen", "LessonText",
+           "LibraryEntry", "LibraryProblem", "LoginThrottle", "MentorAssignment", "PeriodScore", "PointsEntry",
+           "Publication", "RetryRequest", "Review", "ReviewAudit", "ReviewClaim", "ReviewRevision", "SkillScore",
+           "Team", "TeamMember", "TurnComment", "User"]

@@ -108,3 +108,14 @@ class TeamMember(db.Model):
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class BoardCacheEntry(db.Model):
+    """A computed part of a board (its top, or one viewer's place), shared by every worker until it expires."""
+
+    __tablename__ = "board_cache"
+
+    # The key names everything the value depends on, so a change that must show at once simply asks another key.
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

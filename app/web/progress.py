@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from flask import Blueprint, Flask, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import boards, progress, teams
 from ..catalogue import skill_names
+from ..engine.model import Course
 from ..rewards import library_facts
 from .args import int_arg
 from .htmx import redirect_to, render
@@ -57,18 +60,40 @@ def points() -> Response:
     return render("progress/points.html", "progress/_points_rows.html", history=page)
 
 
-def _board_query() -> boards.BoardQuery:
+class BoardChoices:
+    """The teams, courses and skills a viewer may filter boards by, each read when first needed.
+
+    A filter change swaps in the board fragment alone, which needs none of them unless it names a course or skill.
+    """
+
+    @cached_property
+    def teams(self) -> list[teams.TeamName]:
+        """Teams whose boards the viewer may open."""
+        return teams.visible_teams(current_user)
+
+    @cached_property
+    def courses(self) -> dict[str, Course]:
+        """The library's courses, by id."""
+        return library_facts().courses
+
+    @cached_property
+    def skills(self) -> dict[str, str]:
+        """Skill names, by id."""
+        return skill_names()
+
+
+def _board_query(choices: BoardChoices) -> boards.BoardQuery:
     window = request.args.get("window") or "all"
     if window not in boards.WINDOWS:
         abort(400, description="Unknown time window.")
     team_id = int_arg("team")
-    if team_id is not None and team_id not in {team.id for team in teams.visible_teams(current_user)}:
+    if team_id is not None and team_id not in {team.id for team in choices.teams}:
         abort(404)
     course_id = request.args.get("course") or None
-    if course_id is not None and course_id not in library_facts().courses:
+    if course_id is not None and course_id not in choices.courses:
         abort(404)
     skill_id = request.args.get("skill") or None
-    if skill_id is not None and skill_id not in skill_names():
+    if skill_id is not None and skill_id not in choices.skills:
         abort(404)
     if course_id is not None and skill_id is not None:
         abort(400, description="Rank by a course or by a skill, not both.")
@@ -79,10 +104,9 @@ def _board_query() -> boards.BoardQuery:
 @login_required
 def leaderboards() -> Response:
     """A leaderboard with the viewer's own rank and neighbours; filters swap the board in place."""
-    query = _board_query()
+    choices = BoardChoices()
     return render("progress/leaderboards.html", "progress/_board.html",
-                  board=boards.leaderboard(query, current_user.id), teams=teams.visible_teams(current_user),
-                  courses=library_facts().courses, skills=skill_names())
+                  board=boards.leaderboard(_board_query(choices), current_user.id), choices=choices)
 
 
 @bp.get("/feed")

@@ -1,7 +1,7 @@
 """feed and ledger indexes: kudos events newest first and by author, ledger rows by user and id
 
 Revision ID: 9a11ce000009
-Revises: 5a11ce000005
+Revises: 8a11ce000008
 Create Date: 2026-11-23 18:00:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9a11ce000009'
-down_revision = '5a11ce000005'
+down_revision = '8a11ce000008'
 branch_labels = None
 depends_on = None
 

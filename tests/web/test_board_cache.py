@@ -1,0 +1,268 @@
+"""The shared board cache: hits skip the computation, the viewer's own points and admin changes show at once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select
+
+from app import board_cache, boards, clock, create_app, progress, teams
+from app.accounts import set_active, set_role
+from app.boards import BoardQuery, leaderboard
+from app.database import write
+from app.extensions import db
+from app.models import BoardCacheEntry
+from app.points import award
+
+from tests.web.conftest import PASSWORD
+
+START = datetime(2026, 5, 6, 9, tzinfo=timezone.utc)
+LIFETIME = 30
+QUERIES = (BoardQuery(), BoardQuery("week"), BoardQuery("month"))
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, object]) -> dict[str, object]:
+    """The test settings with the cache on."""
+    return {**app_config, "BOARD_CACHE_SECONDS": LIFETIME, "LEADERBOARD_SIZE": 3, "LEADERBOARD_NEIGHBOURS": 1}
+
+
+class Clock:
+    """The platform clock, fixed at a moment that tests move forward."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.moment = START
+        monkeypatch.setattr(clock, "now", lambda: self.moment)
+
+    def forward(self, seconds: float) -> None:
+        """Move the clock on."""
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def moment(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A fake clock starting at START."""
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
+def earn(app: Flask, moment: Clock) -> Callable[[int, int], None]:
+    """Award a trainee points as play does (no boards version bump), a second after the last award."""
+    count = iter(range(1_000_000))
+
+    def give(user_id: int, amount: int) -> None:
+        moment.forward(1)
+        with app.app_context():
+            write(lambda: award(user_id, f"test:{next(count)}", amount, "Test points"))
+    return give
+
+
+@pytest.fixture
+def trainees(make_user: Callable[..., int], earn: Callable[[int, int], None]) -> list[int]:
+    """Five ranked trainees: trainee0 (50 points) ahead of trainee1 (40) and so on down to trainee4 (10)."""
+    ids = [make_user(f"trainee{number}", display_name=f"Trainee {number}") for number in range(5)]
+    for number, user_id in enumerate(ids):
+        earn(user_id, 50 - 10 * number)
+    return ids
+
+
+def ranked(app: Flask, viewer: int, query: BoardQuery = BoardQuery()) -> boards.Board:
+    with app.app_context():
+        return leaderboard(query, viewer)
+
+
+def top_ids(board: boards.Board) -> list[int]:
+    return [row.user_id for row in board.top]
+
+
+@pytest.fixture
+def uncomputable(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Make computing any board part fail, so only the cache can answer."""
+    def refuse(*args: object) -> None:
+        raise AssertionError("the board was computed, not read from the cache")
+
+    def forbid() -> None:
+        monkeypatch.setattr(boards._Computation, "top", refuse)
+        monkeypatch.setattr(boards._Computation, "place", refuse)
+    return forbid
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements run (not counting SQLite's BEGIN) while the list is being recorded into."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement != "BEGIN":
+            seen.append(statement)
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_hit_serves_the_stored_board_in_two_statements_without_computing(app, trainees, uncomputable,
+                                                                           statements):
+    first = {query: ranked(app, trainees[3], query) for query in QUERIES}
+    uncomputable()
+    statements.clear()
+    for query in QUERIES:
+        assert ranked(app, trainees[3], query) == first[query]
+    assert len(statements) == 2 * len(QUERIES), statements
+    assert first[BoardQuery()].viewer.rank == 4 and top_ids(first[BoardQuery()]) == trainees[:3]
+
+
+def test_a_cached_board_is_the_board_computed_at_that_moment(app, trainees, make_user, earn, moment):
+    hidden = make_user("shy", display_name="Shy")
+    earn(hidden, 35)
+    with app.app_context():
+        progress.set_hidden(hidden, True)
+        team = teams.create_team("Desk")
+        for number in (0, 2, 3):
+            teams.add_member(team, f"trainee{number}")
+        teams.add_member(team, "shy")
+    queries = QUERIES + (BoardQuery(team_id=team), BoardQuery("week", team_id=team))
+    for viewer in trainees + [hidden]:
+        for query in queries:
+            cached = ranked(app, viewer, query)
+            app.config["BOARD_CACHE_SECONDS"] = 0
+            computed = ranked(app, viewer, query)
+            app.config["BOARD_CACHE_SECONDS"] = LIFETIME
+            assert cached == computed == ranked(app, viewer, query), (viewer, query)
+
+
+def test_a_cached_board_renders_as_the_computed_one(app, trainees, login):
+    client = login("trainee3")
+
+    def fragment(url: str) -> str:
+        return client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    for url in ("/leaderboards", "/leaderboards?window=week"):
+        first = fragment(url)
+        assert fragment(url) == first and first in client.get(url).get_data(as_text=True)
+        app.config["BOARD_CACHE_SECONDS"] = 0
+        assert fragment(url) == first
+        app.config["BOARD_CACHE_SECONDS"] = LIFETIME
+        assert "You are number 4 with 20 points." in first
+
+
+def test_the_viewers_own_new_points_show_at_once_top_included(app, trainees, earn):
+    assert ranked(app, trainees[3]).viewer.rank == 4
+    earn(trainees[3], 25)                                   # 45 points: second
+    board = ranked(app, trainees[3])
+    assert board.viewer.rank == 2 and board.viewer.points == 45
+    assert top_ids(board) == [trainees[0], trainees[3], trainees[1]]
+    assert [row.rank for row in board.top] == [1, 2, 3] and board.top[1].is_viewer
+    for query in QUERIES[1:]:
+        assert ranked(app, trainees[3], query).viewer.points == 45
+
+
+def test_another_trainees_points_show_when_the_entry_expires(app, trainees, earn, moment):
+    before = ranked(app, trainees[3])
+    earn(trainees[4], 100)                                  # t4 goes first, ahead of the viewer
+    assert ranked(app, trainees[3]) == before
+    moment.forward(LIFETIME)
+    after = ranked(app, trainees[3])
+    assert after.viewer.rank == 5 and top_ids(after) == [trainees[4], trainees[0], trainees[1]]
+
+
+def test_hiding_oneself_shows_at_once_for_everyone(app, trainees):
+    assert trainees[0] in top_ids(ranked(app, trainees[3]))
+    with app.app_context():
+        progress.set_hidden(trainees[0], True)
+    board = ranked(app, trainees[3])
+    assert top_ids(board) == trainees[1:4] and board.viewer.rank == 3
+    with app.app_context():
+        progress.set_hidden(trainees[0], False)
+    assert top_ids(ranked(app, trainees[3])) == trainees[:3]
+
+
+def test_the_board_mode_shows_at_once_for_everyone(app, trainees, make_user, login):
+    mentor = make_user("mentor", "mentor")                  # off the board: no row of their own
+    client = login("trainee3")
+    assert "Trainee 0" in client.get("/leaderboards").get_data(as_text=True)
+    assert ranked(app, mentor).top[0].name == "Trainee 0"
+    with app.app_context():
+        boards.set_board_mode("anonymous")
+    page = client.get("/leaderboards").get_data(as_text=True)
+    assert "Trainee 0" not in page and "Trainee 3" in page and "Anonymous trainee" in page
+    assert ranked(app, mentor).top[0].name is None
+    with app.app_context():
+        boards.set_board_mode("off")
+    assert "switched off" in client.get("/leaderboards").get_data(as_text=True)
+    with app.app_context():
+        boards.set_board_mode("on")
+    assert "Trainee 0" in client.get("/leaderboards").get_data(as_text=True)
+
+
+def test_team_changes_show_at_once_for_everyone(app, trainees):
+    with app.app_context():
+        team = teams.create_team("Desk")
+        teams.add_member(team, "trainee3")
+    query = BoardQuery(team_id=team)
+    assert top_ids(ranked(app, trainees[3], query)) == [trainees[3]]
+    with app.app_context():
+        teams.add_member(team, "trainee0")
+    assert top_ids(ranked(app, trainees[3], query)) == [trainees[0], trainees[3]]
+    with app.app_context():
+        teams.remove_member(team, trainees[0])
+    assert top_ids(ranked(app, trainees[3], query)) == [trainees[3]]
+
+
+def test_deactivation_and_role_changes_show_at_once_for_everyone(app, trainees):
+    assert top_ids(ranked(app, trainees[3])) == trainees[:3]
+    with app.app_context():
+        set_active(trainees[0], False)
+        set_role(trainees[1], "mentor")
+    board = ranked(app, trainees[3])
+    assert top_ids(board) == [trainees[2], trainees[3], trainees[4]] and board.viewer.rank == 2
+
+
+def test_two_app_instances_share_entries_and_the_version(app, app_config, trainees, uncomputable):
+    first = ranked(app, trainees[3])
+    other = create_app(app_config)
+    try:
+        with other.app_context():
+            uncomputable()
+            assert leaderboard(BoardQuery(), trainees[3]) == first
+            progress.set_hidden(trainees[0], True)      # a change made through the other server
+        with pytest.raises(AssertionError, match="computed"):
+            ranked(app, trainees[3])
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_storing_the_same_entry_twice_is_harmless(app, moment):
+    with app.app_context():
+        board_cache.store({"k": [1]})
+        board_cache.store({"k": [2]})
+        assert board_cache.read(["k", "missing"]) == {"k": [2]}
+
+
+def test_expired_entries_are_swept_now_and_then_not_on_every_store(app, moment):
+    def count() -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(BoardCacheEntry))
+
+    with app.app_context():
+        board_cache.store({"old": 1})
+    moment.forward(LIFETIME)
+    with app.app_context():
+        assert board_cache.read(["old"]) == {}
+        board_cache.store({"new": 2})
+    assert count() == 2                     # swept at the first store, not again until SWEEP_EVERY has passed
+    moment.forward(board_cache.SWEEP_EVERY.total_seconds())
+    with app.app_context():
+        board_cache.store({"newer": 3})
+        assert set(db.session.scalars(select(BoardCacheEntry.key))) == {"newer"}
+
+
+def test_pages_sign_in_and_read_the_cache(app, trainees, client):
+    response = client.post("/login", data={"username": "trainee4", "password": PASSWORD})
+    assert response.status_code in (302, 303)
+    assert "You are number 5 with 10 points." in client.get("/leaderboards").get_data(as_text=True)

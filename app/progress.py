@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam, exists, func, literal_column, select
 
 from . import board_cache
 from .boards import board_mode
@@ -125,11 +125,14 @@ class Feed:
     team_id: int | None
 
 
+# Page sizes go into the SQL as numbers where the best plan does not depend on the values bound: PostgreSQL then
+# plans such a statement once and reuses the plan; with the size a parameter, it plans every execution afresh.
+_FEED_SIZE, _HISTORY_ROWS = literal_column(str(FEED_SIZE)), literal_column(str(HISTORY_PAGE + 1))
 _AWARDS = BadgeAward.__table__
 _HELD = (select(_AWARDS.c.badge_id, _AWARDS.c.name, _AWARDS.c.description, _AWARDS.c.icon, _AWARDS.c.awarded_at)
          .where(_AWARDS.c.user_id == bindparam("user_id"))
          .order_by(_AWARDS.c.awarded_at.desc(), _AWARDS.c.badge_id))
-_NEWEST_HELD = _HELD.limit(DASHBOARD_BADGES)
+_NEWEST_HELD = _HELD.limit(literal_column(str(DASHBOARD_BADGES)))
 
 
 def _held(statement: Any, user_id: int) -> list[HeldBadge]:
@@ -178,7 +181,7 @@ def dashboard(user: User) -> Dashboard:
 _LEDGER = PointsEntry.__table__
 _NEWEST_ROWS = (select(_LEDGER.c.id, _LEDGER.c.amount, _LEDGER.c.reason, _LEDGER.c.created_at)
                 .where(_LEDGER.c.user_id == bindparam("user_id"))
-                .order_by(_LEDGER.c.id.desc()).limit(HISTORY_PAGE + 1))
+                .order_by(_LEDGER.c.id.desc()).limit(_HISTORY_ROWS))
 _ROWS_BEFORE = _NEWEST_ROWS.where(_LEDGER.c.id < bindparam("before"))
 
 
@@ -207,15 +210,16 @@ _NEWEST_FIRST = (_EVENTS.c.created_at.desc(), _EVENTS.c.id.desc())
 # Active trainees who have not hidden their name.
 _SHOWN_AUTHOR = exists().where(_SHOWN.c.id == _EVENTS.c.user_id, _SHOWN.c.role == "trainee",
                                _SHOWN.c.leaderboard_hidden.is_(False), _SHOWN.c.active.is_(True))
-_EVENT_IDS = select(_EVENTS.c.id).order_by(*_NEWEST_FIRST).limit(FEED_SIZE)
-_EVERYONES_PAGE = _EVENT_IDS.where(_SHOWN_AUTHOR)
+_EVENT_IDS = select(_EVENTS.c.id).order_by(*_NEWEST_FIRST)
+_EVERYONES_PAGE = _EVENT_IDS.where(_SHOWN_AUTHOR).limit(_FEED_SIZE)
 # A correlated test per event keeps the newest-first index the way in (given a list of members, SQLite would
 # rather start from them and sort all their events); the cheap membership test goes before the author's.
 _BIG_TEAMS_PAGE = _EVENT_IDS.where(exists().where(_MEMBERS.c.user_id == _EVENTS.c.user_id,
-                                                  _MEMBERS.c.team_id.in_(_TEAM_IDS)), _SHOWN_AUTHOR)
-# The members first, then each one's events by the author index.
+                                                  _MEMBERS.c.team_id.in_(_TEAM_IDS)), _SHOWN_AUTHOR).limit(_FEED_SIZE)
+# The members first, then each one's events by the author index. The size stays a parameter here, so that
+# PostgreSQL plans for each team as it comes (for a team of three it could otherwise reuse a walk of everyone's).
 _SMALL_TEAMS_PAGE = _EVENT_IDS.where(_EVENTS.c.user_id.in_(
-    select(_MEMBERS.c.user_id).where(_MEMBERS.c.team_id.in_(_TEAM_IDS))), _SHOWN_AUTHOR)
+    select(_MEMBERS.c.user_id).where(_MEMBERS.c.team_id.in_(_TEAM_IDS))), _SHOWN_AUTHOR).limit(FEED_SIZE)
 _MEMBERS_IN = select(func.count()).select_from(_MEMBERS).where(_MEMBERS.c.team_id.in_(_TEAM_IDS))
 
 

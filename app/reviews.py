@@ -21,8 +21,8 @@ from .engine.model import RubricItem, Scenario, Skill
 from .engine.play import is_plain_number
 from .extensions import db
 from .mentoring import NotFound, Person, Refused, record, visible_attempt
-from .models import (Attempt, AttemptStep, ContentVersion, RetryRequest, Review, ReviewClaim, ReviewRevision, TurnComment,
-                     User)
+from .models import (Attempt, AttemptStep, ContentVersion, RetryRequest, Review, ReviewClaim, ReviewRevision,
+                     TurnComment, User)
 from .models.play import ACTIVE
 from .points import award
 from .review_queue import aware, claim_holder

@@ -3,7 +3,7 @@ the points history's pages, and the indexes that serve them."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
@@ -26,7 +26,7 @@ BUDGETS = {"/dashboard": 8, "/profile": 6, "/points": 3, "/points?before=1000000
 
 
 @pytest.fixture
-def statements(app: Flask) -> Callable[[], contextmanager]:
+def statements(app: Flask) -> Callable[[], AbstractContextManager[list[str]]]:
     """Collect the SQL statements the app sends inside a block (transaction control left out)."""
     @contextmanager
     def collecting() -> Iterator[list[str]]:
@@ -56,7 +56,8 @@ def signed_in(app: Flask, username: str) -> FlaskClient:
 def fill_history(app: Flask, user_id: int, mentor_id: int, size: int) -> None:
     """Give a trainee `size` of everything their pages list: ledger rows, badges, attempts, days, retry requests."""
     with app.app_context():
-        version_id = db.session.scalar(select(LibraryEntry.version_id).where(LibraryEntry.content_id == "late-delivery"))
+        version_id = db.session.scalar(select(LibraryEntry.version_id)
+                                       .where(LibraryEntry.content_id == "late-delivery"))
         connection = db.session.connection()
         attempt_ids = []
         for number in range(size):

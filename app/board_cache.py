@@ -15,7 +15,7 @@ from .extensions import db
 from .models import AppSetting, BoardCacheEntry
 
 VERSION_SETTING = "boards_version"
-# Expired entries are never read, only left behind: deleting them once a minute per worker keeps the table small.
+# Expired entries are never read, only left behind: each worker deletes them with a store at most once a minute.
 SWEEP_EVERY = timedelta(minutes=1)
 _NEXT_SWEEP = "board_cache_next_sweep"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Integer, String, bindparam, cast, delete, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import clock
 from .database import prebuilt, upsert_insert, write
@@ -70,7 +71,11 @@ def store(values: dict[str, Any]) -> None:
         connection.execute(_store_statement(), rows)
         if sweep:
             connection.execute(_SWEEP, {"now": now})
-    write(run)
+    try:
+        write(run)
+    except (OperationalError, DBAPIError):
+        # Keeping a board is an optimisation: the reader still gets the board just computed.
+        current_app.logger.warning("could not keep a computed board; it will be computed again", exc_info=True)
 
 
 def _sweep_due(now: datetime) -> bool:

@@ -149,6 +149,20 @@ def test_a_cached_board_renders_as_the_computed_one(app, trainees, login):
         assert "You are number 4 with 20 points." in first
 
 
+def test_a_board_that_cannot_be_kept_is_still_served(app, trainees, login, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    client = login("trainee3")
+
+    def busy(fn):  # type: ignore[no-untyped-def]
+        raise OperationalError("INSERT INTO board_cache", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(board_cache, "write", busy)
+    response = client.get("/leaderboards")
+    assert response.status_code == 200
+    assert "You are number 4 with 20 points." in response.get_data(as_text=True)
+
+
 def test_the_viewers_own_new_points_show_at_once_top_included(app, trainees, earn):
     assert ranked(app, trainees[3]).viewer.rank == 4
     earn(trainees[3], 25)                                   # 45 points: second

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_scenario
@@ -183,8 +183,10 @@ _ACTIVE_ATTEMPT = select(_ATTEMPTS.c.id).where(
 def _new_attempt_statement() -> Any:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id."""
     # At most one running attempt per trainee and scenario (a partial unique index): a second Start loses.
+    # The predicate is written out, as the index's is: with a bound value PostgreSQL's generic plan (used
+    # once a statement has run a few times on a connection) could not match it to the index.
     return (upsert_insert(Attempt).on_conflict_do_nothing(
-        index_elements=["user_id", "content_id"], index_where=_ATTEMPTS.c.status == ACTIVE)
+        index_elements=["user_id", "content_id"], index_where=text(f"status = '{ACTIVE}'"))
         .returning(_ATTEMPTS.c.id))
 
 

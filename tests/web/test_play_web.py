@@ -385,3 +385,16 @@ def test_an_attempt_stops_growing_at_its_step_limit(app, trainee, monkeypatch):
     response = act(trainee, attempt_id, 2, reply=GOOD_REPLY)
     assert response.status_code == 422
     assert "reached 1 steps" in response.get_data(as_text=True)
+
+
+def test_restarting_again_and_again_keeps_working(app, trainee):
+    # PostgreSQL switches a statement run often on one connection to a generic plan: the ON CONFLICT target of
+    # a new attempt must still match the partial index of running attempts then.
+    attempt_id = start(trainee)
+    for _ in range(15):
+        response = trainee.post(f"/attempts/{attempt_id}/restart")
+        assert response.status_code == 303
+        attempt_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+    with app.app_context():
+        running = db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.status == "active"))
+    assert running == 1

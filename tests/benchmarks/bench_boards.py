@@ -62,9 +62,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench_play import (CLIENT_ERRORS, HERE, PASSWORD, ROOT, SECRET_KEY, Check, Figures, Tally, Trainee, bare_sender,
-                        p95, postgres_database, run_concurrently, serve, serving_checks, statuses, timed_round,
-                        wait_until_answering, workers_label)
+from bench_play import (CLIENT_ERRORS, HERE, PASSWORD, ROOT, SECRET_KEY, Check, Figures, Tally, Trainee,
+                        add_server_options, bare_sender, databases, p95, print_checks,
+                        run_concurrently, serve, serving_checks, statuses, timed_round, wait_until_answering,
+                        workers_label)
 
 GOAL = 0.3
 HIDDEN_SHARE = 0.05
@@ -883,20 +884,7 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
               f"p95 {board_p95 * 1000:.0f} ms against {alone * 1000:.0f} ms alone ({board_p95 / alone:.1f}x); "
               f"bare p95 / board p95 = {mixed.bare.p95 / board_p95:.3f}")
     print("  requests: " + statuses(outcome.tally))
-    print(f"  {'check':<54} {'result':<6} detail")
-    for check in outcome.checks:
-        print(f"  {check.name:<54} {'ok' if check.ok else 'FAIL':<6} {check.detail}")
-    for line in outcome.log_excerpt[:60]:
-        print(f"  | {line}")
-
-
-def databases(args: argparse.Namespace, scratch: Path) -> Iterator[tuple[str, str, Callable[[], None]]]:
-    """The databases to measure: kind, URL and how to get rid of it afterwards."""
-    if args.db in ("sqlite", "both"):
-        yield "sqlite", f"sqlite:///{scratch / 'bench.sqlite3'}", lambda: None
-    if args.db in ("postgresql", "both"):
-        url, drop = postgres_database(args.postgres_url, args.postgres_name)
-        yield "postgresql", url, (lambda: None) if args.keep else drop
+    print_checks(outcome.checks, outcome.log_excerpt)
 
 
 def main() -> int:
@@ -912,11 +900,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, help="requests per page and round (default 300; 60 with --quick)")
     parser.add_argument("--seconds", type=float, help="length of the mixed load (default 60; 10 with --quick)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients, readers and players (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per worker (default 1: sync workers; more: gthread workers)")
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="server and maintenance database where --postgres-name is created and dropped")
+    add_server_options(parser, "server and maintenance database where --postgres-name is created and dropped")
     parser.add_argument("--postgres-name", default=f"bench_boards_{os.getpid()}",
                         help="the PostgreSQL database to create (default bench_boards_<pid>)")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards, to inspect them")
@@ -941,7 +925,7 @@ def main() -> int:
     outcomes: list[Outcome] = []
     started = time.monotonic()
     try:
-        for kind, url, drop in databases(args, scratch):
+        for kind, url, drop in databases(args, scratch, args.postgres_name, args.keep):
             print(f"{kind}: {url}", flush=True)
             try:
                 outcomes.append(bench_database(kind, url, args, scratch))

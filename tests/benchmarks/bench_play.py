@@ -774,20 +774,36 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
               f"({tally.requests / load.seconds:.1f}/s), {load.requests} play steps ({load.throughput:.1f}/s, "
               f"p95 {load.p95 * 1000:.0f} ms), {tally.finished} playthroughs finished")
         print("  load run: " + statuses(tally))
-    print(f"  {'check':<48} {'result':<6} detail")
-    for check in outcome.checks:
-        print(f"  {check.name:<48} {'ok' if check.ok else 'FAIL':<6} {check.detail}")
-    for line in outcome.log_excerpt[:60]:
+    print_checks(outcome.checks, outcome.log_excerpt)
+
+
+def print_checks(checks: list[Check], log_excerpt: list[str]) -> None:
+    """The reconciliation checks as a table, then the start of any server log excerpt."""
+    width = max([len("check"), *(len(check.name) for check in checks)])
+    print(f"  {'check':<{width}} {'result':<6} detail")
+    for check in checks:
+        print(f"  {check.name:<{width}} {'ok' if check.ok else 'FAIL':<6} {check.detail}")
+    for line in log_excerpt[:60]:
         print(f"  | {line}")
 
 
-def databases(args: argparse.Namespace, scratch: Path) -> Iterator[tuple[str, str, Callable[[], None]]]:
-    """The databases to measure: kind, URL and how to get rid of it afterwards."""
+def databases(args: argparse.Namespace, scratch: Path, postgres_name: str,
+              keep: bool = False) -> Iterator[tuple[str, str, Callable[[], None]]]:
+    """The databases to measure: kind, URL and how to get rid of it afterwards (nothing to do when kept)."""
     if args.db in ("sqlite", "both"):
         yield "sqlite", f"sqlite:///{scratch / 'bench.sqlite3'}", lambda: None
     if args.db in ("postgresql", "both"):
-        url, drop = postgres_database(args.postgres_url, f"bench_{os.getpid()}")
-        yield "postgresql", url, drop
+        url, drop = postgres_database(args.postgres_url, postgres_name)
+        yield "postgresql", url, (lambda: None) if keep else drop
+
+
+def add_server_options(parser: argparse.ArgumentParser, postgres_help: str) -> None:
+    """The options both benchmarks share: how gunicorn serves, and which PostgreSQL server to use."""
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (default 1: sync workers; more: gthread workers)")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help=postgres_help)
 
 
 def main() -> int:
@@ -799,11 +815,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50, help="trainees in the load run (default 50)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in a round (default 8)")
     parser.add_argument("--requests", type=int, default=600, help="requests per round and side (default 600)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per worker (default 1: sync workers; more: gthread workers)")
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="server and maintenance database where bench_<pid> is created and dropped")
+    add_server_options(parser, "server and maintenance database where bench_<pid> is created and dropped")
     args = parser.parse_args()
     if min(args.rounds, args.users, args.clients, args.requests, args.workers, args.threads) < 1 or args.seconds <= 0:
         parser.error("every count and --seconds must be positive")
@@ -813,7 +825,7 @@ def main() -> int:
     outcomes: list[Outcome] = []
     started = time.monotonic()
     try:
-        for kind, url, drop in databases(args, scratch):
+        for kind, url, drop in databases(args, scratch, f"bench_{os.getpid()}"):
             print(f"{kind}: {url}")
             try:
                 outcomes.append(bench_database(kind, url, args, scratch))

@@ -9,10 +9,11 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from .catalogue import skill_names_in
 from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_scenario
 from .courses import record_completions
 from .database import prebuilt, upsert_insert, write
-from .engine.model import Scenario, Skill
+from .engine.model import Scenario
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
 from .extensions import db
@@ -134,14 +135,6 @@ def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
                       tuple(row.actions or ()), row.kind, row.content_hash, row.skills_hash)
 
 
-@lru_cache(maxsize=64)
-def _skill_names(skills_hash: str | None) -> Mapping[str, str]:
-    """Skill ids to names, from the skills catalogue an attempt started with; versions never change."""
-    if skills_hash is None:
-        return {}
-    return {skill.id: skill.name for skill in stored_by_hash("skills", skills_hash) if isinstance(skill, Skill)}
-
-
 def _replay_row(row: AttemptRow) -> tuple[Scenario, Playthrough]:
     scenario = stored_by_hash(row.kind, row.content_hash)
     if not isinstance(scenario, Scenario):
@@ -159,7 +152,7 @@ def load_attempt(user_id: int, attempt_id: int) -> AttemptState:
     """A trainee's own attempt with its state; NotFound for anyone else's."""
     row = _owned_row(user_id, attempt_id)
     scenario, playthrough = _replay_row(row)
-    return AttemptState(row.view(), scenario, playthrough, _skill_names(row.skills_hash))
+    return AttemptState(row.view(), scenario, playthrough, skill_names_in(row.skills_hash))
 
 
 _ENTRIES = LibraryEntry.__table__
@@ -281,7 +274,7 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
             rewards = _close(row, scenario, playthrough, step.points)
             status = FINISHED
         view = AttemptView(row.id, row.content_id, status, playthrough.outcome, playthrough.points, step_number)
-        return AttemptState(view, scenario, playthrough, _skill_names(row.skills_hash), rewards)
+        return AttemptState(view, scenario, playthrough, skill_names_in(row.skills_hash), rewards)
 
     try:
         state = write(run)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
 
 from sqlalchemy import bindparam, select
 
@@ -35,13 +37,17 @@ class CatalogueItem:
     active_attempt_id: int | None
 
 
-def skill_names() -> dict[str, str]:
-    """Skill ids to their display names, from the library's skills catalogue."""
-    digest = current_digest(CATALOGUE_IDS["skills"])
+@lru_cache(maxsize=64)
+def skill_names_in(digest: str | None) -> Mapping[str, str]:
+    """Skill ids to their display names in one stored skills catalogue (none without one); versions never change."""
     if digest is None:
         return {}
-    skills = stored_by_hash("skills", digest)
-    return {skill.id: skill.name for skill in skills if isinstance(skill, Skill)}
+    return {skill.id: skill.name for skill in stored_by_hash("skills", digest) if isinstance(skill, Skill)}
+
+
+def skill_names() -> dict[str, str]:
+    """Skill ids to their display names, from the library's skills catalogue."""
+    return dict(skill_names_in(current_digest(CATALOGUE_IDS["skills"])))
 
 
 def browse(user_id: int, filters: Filters) -> list[CatalogueItem]:

@@ -76,6 +76,7 @@ class WriterQueue:
         self.path = path
         self._thread_turn = threading.Lock()
         self._descriptor: int | None = None
+        self._pid = -1
         self._depth = threading.local()
 
     @contextmanager
@@ -106,8 +107,6 @@ class WriterQueue:
             self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             self._pid = os.getpid()
         return self._descriptor
-
-    _pid: int = -1
 
 
 def init_app(app: Flask) -> None:

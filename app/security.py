@@ -59,15 +59,12 @@ def init_app(app: Flask) -> None:
 
 def load_user(login_id: str) -> Any:
     """Find the user for a session or remember-me id `USERID:TOKEN`; a rotated token no longer matches."""
-    from .models import User
+    from .signed_in import load_signed_in
 
     user_id, _, token = login_id.partition(":")
-    if not (user_id.isascii() and user_id.isdigit()) or not token:
+    if not (user_id.isascii() and user_id.isdigit()) or not token or int(user_id) > MAX_ID:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user
+    return load_signed_in(int(user_id), token)
 
 
 def _refuse_nul_bytes() -> None:

@@ -20,6 +20,11 @@ def utcnow() -> datetime:
     return clock.now()
 
 
+def role_allows(role: str, roles: tuple[str, ...]) -> bool:
+    """True when `role` is one of `roles`; admins have every role."""
+    return role == "admin" or role in roles
+
+
 def new_token() -> str:
     """A fresh random token for session revocation."""
     return secrets.token_urlsafe(24)
@@ -57,7 +62,7 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         """True when the user has one of the roles (admins have every role)."""
-        return self.role == "admin" or self.role in roles
+        return role_allows(self.role, roles)
 
 
 class LoginThrottle(db.Model):

@@ -1,0 +1,57 @@
+"""The signed-in snapshot: who a session id still belongs to, and a points total that follows awards."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy import update
+
+from app.database import write
+from app.extensions import db
+from app.models import User
+from app.points import award
+from app.security import load_user
+from app.signed_in import SignedInUser
+
+
+def _token(app: Flask, user_id: int) -> str:
+    with app.app_context():
+        return db.session.get(User, user_id).session_token
+
+
+def test_a_session_id_loads_the_user_while_its_token_matches(app: Flask, make_user: Callable[..., int]) -> None:
+    user_id = make_user("ayse", "mentor", display_name="Ayşe Yılmaz")
+    token = _token(app, user_id)
+    with app.test_request_context():
+        user = load_user(f"{user_id}:{token}")
+        assert isinstance(user, SignedInUser)
+        assert (user.id, user.display_name, user.role, user.points_total) == (user_id, "Ayşe Yılmaz", "mentor", 0)
+        assert user.get_id() == f"{user_id}:{token}"
+        assert user.is_authenticated and user.has_role("mentor") and not user.has_role("admin", "trainer")
+        assert load_user(f"{user_id}:wrong-token") is None
+        assert load_user(f"{user_id + 1}:{token}") is None
+        for malformed in ("", ":", f"{user_id}", f"{user_id}:", "x:y", f"-{user_id}:{token}", f"{2**40}:{token}",
+                          f"{user_id}\u0663:{token}"):
+            assert load_user(malformed) is None, malformed
+
+
+def test_a_deactivated_account_loads_as_nobody(app: Flask, make_user: Callable[..., int]) -> None:
+    user_id = make_user("ayse")
+    token = _token(app, user_id)
+    with app.test_request_context():
+        write(lambda: db.session.execute(update(User).where(User.id == user_id).values(active=False)))
+        assert load_user(f"{user_id}:{token}") is None
+
+
+def test_the_total_is_read_again_after_an_award_to_this_user_only(app: Flask, make_user: Callable[..., int]) -> None:
+    me, other = make_user("ayse"), make_user("mehmet")
+    with app.test_request_context():
+        user = load_user(f"{me}:{_token(app, me)}")
+        assert user.points_total == 0
+        write(lambda: award(other, "bonus:other", 7, "Bonus"))
+        assert user.points_total == 0
+        write(lambda: award(me, "bonus:mine", 5, "Bonus"))
+        assert user.points_total == 5
+        write(lambda: award(me, "bonus:again", 3, "Bonus"))
+        assert user.points_total == 8

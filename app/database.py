@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator, TypeVar
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -23,6 +23,7 @@ _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 BUSY_TIMEOUT_MS = 10_000
 RETRIES = 8
 _RETRYABLE = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def database_url(raw: str) -> str:
@@ -109,10 +110,22 @@ class WriterQueue:
         return self._descriptor
 
 
+def reads_only() -> bool:
+    """True outside `write()` while serving a GET or HEAD: its statements may each run on their own.
+
+    PostgreSQL already gives every statement of a read-committed transaction a fresh snapshot, so a page
+    sees the same without BEGIN and ROLLBACK, each a network round trip. `write()` always opens a real
+    transaction.
+    """
+    return not _write_intent.get() and has_request_context() and request.method in SAFE_METHODS
+
+
 def init_app(app: Flask) -> None:
     """Tune each engine: SQLite gets WAL, a busy timeout, foreign keys, explicit BEGINs and a writers' queue."""
     with app.app_context():
         engine = db.engine
+        if engine.dialect.name == "postgresql":
+            _autocommit_reads(engine)
         if is_sqlite(engine):
             _create_private_file(engine.url.database)
             _tune_sqlite(engine)
@@ -146,7 +159,17 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         # A write takes the lock up front, so it waits its turn instead of failing on a lock upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        if _write_intent.get():
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not reads_only():
+            connection.exec_driver_sql("BEGIN")
+
+
+def _autocommit_reads(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # psycopg sends BEGIN before a transaction's first statement unless the connection is in autocommit.
+        connection.connection.dbapi_connection.autocommit = reads_only()
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -167,10 +190,11 @@ def _writers_turn() -> Iterator[None]:
 def write(fn: Callable[[], T]) -> T:
     """Run `fn` in one write transaction and commit; retry from the start while the database is busy."""
     session = db.session
-    if is_sqlite(db.engine) or session.new or session.dirty or session.deleted:
-        # End any read transaction first: SQLite cannot always upgrade one to a write. PostgreSQL can, and
-        # carrying on in the request's transaction there saves a COMMIT and a BEGIN on the network, unless
-        # changes are pending: those are committed first, so a retry below cannot lose them.
+    if is_sqlite(db.engine) or reads_only() or session.new or session.dirty or session.deleted:
+        # End any read transaction first: SQLite cannot always upgrade one to a write, and a page's reads
+        # run in autocommit. Otherwise PostgreSQL carries on in the request's transaction, which saves a
+        # COMMIT and a BEGIN on the network, unless changes are pending: those are committed first, so a
+        # retry below cannot lose them.
         session.commit()
     for attempt in range(RETRIES):
         token = _write_intent.set(True)

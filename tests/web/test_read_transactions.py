@@ -1,0 +1,64 @@
+"""A page's reads run in autocommit; a write inside a page still gets one whole transaction."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select, text
+
+from app.database import is_sqlite, reads_only, write
+from app.extensions import db
+from app.models import PointsEntry
+from app.points import award
+
+
+def _statements(app: Flask) -> list[str]:
+    seen: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(args[2].split()[0].upper()))
+    return seen
+
+
+def _autocommit(connection) -> bool:  # type: ignore[no-untyped-def]
+    dbapi = connection.connection.dbapi_connection
+    return bool(dbapi.autocommit) if not is_sqlite(db.engine) else not dbapi.in_transaction
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_page_reads_without_opening_a_transaction(app: Flask, method: str) -> None:
+    seen = _statements(app)
+    with app.test_request_context(method=method):
+        assert reads_only()
+        connection = db.session.connection()
+        connection.execute(select(func.count()).select_from(PointsEntry))
+        assert _autocommit(connection)
+    assert "BEGIN" not in seen
+
+
+def test_a_form_post_reads_in_a_transaction(app: Flask) -> None:
+    with app.test_request_context(method="POST"):
+        assert not reads_only()
+        connection = db.session.connection()
+        connection.execute(select(func.count()).select_from(PointsEntry))
+        assert not _autocommit(connection)
+
+
+def test_a_write_during_a_page_is_all_or_nothing(app: Flask, make_user: Callable[..., int]) -> None:
+    user_id = make_user("ayse")
+
+    def award_then_fail() -> None:
+        award(user_id, "bonus:first", 5, "Bonus")
+        assert not reads_only() and not _autocommit(db.session.connection())
+        db.session.execute(text("SELECT no_such_column FROM points_ledger"))
+
+    with app.test_request_context(method="GET"):
+        db.session.connection().execute(select(func.count()).select_from(PointsEntry))
+        with pytest.raises(Exception, match="no_such_column"):
+            write(award_then_fail)
+        assert db.session.scalar(select(func.count()).select_from(PointsEntry)) == 0
+        write(lambda: award(user_id, "bonus:second", 3, "Bonus"))
+        assert reads_only()
+    with app.app_context():
+        assert db.session.scalars(select(PointsEntry.key)).all() == ["bonus:second"]

@@ -12,7 +12,7 @@ from .extensions import db
 from .models import BestResult, PointsEntry, User
 from .models.users import utcnow
 from .scores import add_to_courses, add_to_periods, add_to_skills
-from .signed_in import note_points_changed
+from .signed_in import POINTS, note_changed
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def award(user_id: int, key: str, amount: int, reason: str, content_id: str | No
     connection.execute(_GAIN_TO_TOTAL if amount > 0 else _ADD_TO_TOTAL,
                        {"user": user_id, "amount": amount, "moment": moment})
     add_to_periods(user_id, amount, moment)
-    note_points_changed(user_id)
+    note_changed(user_id, POINTS)
     user = db.session.identity_map.get(db.session.identity_key(User, user_id))
     if user is not None:
         db.session.expire(user, ["points_total", "points_reached_at"])

@@ -27,6 +27,7 @@ from .models.play import ACTIVE
 from .points import award
 from .review_queue import aware, claim_holder
 from .rewards import award_due_badges, post_kudos, well_graded_count
+from .signed_in import REVIEWS, stored_count
 
 __all__ = ["Conflict", "Grade", "Invalid", "NotFound", "Refused", "add_comment", "link_retry_requests",
            "load_transcript", "mentor_transcript", "open_retry_requests", "parse_grade", "request_retry", "rubric_for", "save_review",
@@ -388,12 +389,6 @@ def open_retry_requests(user_id: int) -> list[RetryView]:
             for request_id, attempt_id, content_id, title, note, mentor, created_at, answered_by in rows]
 
 
-_REVIEWS = Review.__table__
-# Built once: every trainee's page header shows this count.
-_UNSEEN_REVIEWS = select(func.count()).select_from(_REVIEWS).where(
-    _REVIEWS.c.trainee_id == bindparam("user_id"), _REVIEWS.c.seen_revision < _REVIEWS.c.revision)
-
-
 def unseen_review_count(user_id: int) -> int:
     """How many of a trainee's reviews are new or changed since they last opened them."""
-    return db.session.connection().execute(_UNSEEN_REVIEWS, {"user_id": user_id}).scalar() or 0
+    return stored_count(REVIEWS, user_id)

@@ -5,61 +5,84 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import bindparam, func, select, true
 
 from .database import prebuilt
 from .extensions import db
-from .models import User
+from .models import Review, User
 from .models.users import role_allows
 
-# Ids of users whose points total changed in this session's transactions (kept in `Session.info`).
-POINTS_CHANGED = "points_changed"
+# (what, user id) for what changed in this session's transactions (kept in `Session.info`).
+CHANGED = "signed_in_changed"
+POINTS, REVIEWS = "points", "reviews"
+
+
+def _unseen_reviews(user_id: Any) -> Any:
+    """How many of a trainee's reviews are new or changed since they last opened them."""
+    return (select(func.count()).select_from(Review)
+            .where(Review.trainee_id == user_id, Review.seen_revision < Review.revision).scalar_subquery())
 
 
 @prebuilt
 def _signed_in_row() -> Any:
-    """The user behind a session id, only while the account is active and the token still matches."""
-    return select(User.id, User.display_name, User.role, User.points_total, User.leaderboard_hidden).where(
+    """The user behind a session id, only while the account is active and the token still matches.
+
+    The header's count of unseen reviews comes along: every trainee's page shows it.
+    """
+    return select(User.id, User.display_name, User.role, User.points_total, User.leaderboard_hidden,
+                  _unseen_reviews(User.id).label("unseen_reviews")).where(
         User.id == bindparam("user_id"), User.active == true(), User.session_token == bindparam("token"))
 
 
-@prebuilt
-def _points_total() -> Any:
-    """A user's points total as stored now."""
-    return select(User.points_total).where(User.id == bindparam("user_id"))
+_READ_AGAIN = {
+    POINTS: prebuilt(lambda: select(User.points_total).where(User.id == bindparam("user_id"))),
+    REVIEWS: prebuilt(lambda: select(_unseen_reviews(bindparam("user_id")))),
+}
 
 
-def note_points_changed(user_id: int) -> None:
-    """Record that a user's total moved in this session, so a signed-in snapshot reads it again."""
-    db.session.info.setdefault(POINTS_CHANGED, set()).add(user_id)
+def stored_count(what: str, user_id: int) -> int:
+    """A user's points total (POINTS) or unseen reviews (REVIEWS) as stored now."""
+    return int(db.session.connection().execute(_READ_AGAIN[what](), {"user_id": user_id}).scalar() or 0)
+
+
+def note_changed(user_id: int, what: str) -> None:
+    """Record that a user's points or reviews moved in this session, so a signed-in snapshot reads them again."""
+    db.session.info.setdefault(CHANGED, set()).add((what, user_id))
 
 
 class SignedInUser(UserMixin):
     """A read-only snapshot of the signed-in user; pages that change an account load the model itself.
 
-    Loading the ORM model on every request cost more than most pages' own queries. The points total is
-    read again after an award to this user in the same request, as the header shows it.
+    Loading the ORM model on every request cost more than most pages' own queries. The points total and
+    the unseen reviews are read again after this request changed them, as the header shows both.
     """
 
-    __slots__ = ("id", "display_name", "role", "leaderboard_hidden", "_points_total", "_token")
+    __slots__ = ("id", "display_name", "role", "leaderboard_hidden", "_counts", "_token")
 
     def __init__(self, row: Any, token: str) -> None:
         self.id: int = row.id
         self.display_name: str = row.display_name
         self.role: str = row.role
         self.leaderboard_hidden: bool = bool(row.leaderboard_hidden)
-        self._points_total: int = int(row.points_total or 0)
+        self._counts = {POINTS: int(row.points_total or 0), REVIEWS: int(row.unseen_reviews or 0)}
         self._token = token
+
+    def _count(self, what: str) -> int:
+        changed = db.session.info.get(CHANGED)
+        if changed and (what, self.id) in changed:
+            changed.discard((what, self.id))
+            self._counts[what] = stored_count(what, self.id)
+        return self._counts[what]
 
     @property
     def points_total(self) -> int:
         """The user's points total, read again when an award in this request changed it."""
-        changed = db.session.info.get(POINTS_CHANGED)
-        if changed and self.id in changed:
-            changed.discard(self.id)
-            self._points_total = int(db.session.connection().execute(
-                _points_total(), {"user_id": self.id}).scalar() or 0)
-        return self._points_total
+        return self._count(POINTS)
+
+    @property
+    def unseen_reviews(self) -> int:
+        """How many of the user's reviews are new or changed since they last opened them."""
+        return self._count(REVIEWS)
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -79,3 +102,11 @@ def load_signed_in(user_id: int, token: str) -> SignedInUser | None:
     """The signed-in snapshot for a session's user id and token, or None when it no longer holds."""
     row = db.session.connection().execute(_signed_in_row(), {"user_id": user_id, "token": token}).first()
     return None if row is None else SignedInUser(row, token)
+
+
+def snapshot_of(user: User) -> SignedInUser:
+    """The snapshot of a user who has just proved who they are, to sign in with."""
+    signed_in = load_signed_in(user.id, user.session_token)
+    if signed_in is None:
+        raise LookupError(f"user {user.id} is not active")
+    return signed_in

@@ -13,6 +13,7 @@ from .extensions import db
 from .models import Attempt, Review
 from .review_queue import aware
 from .reviews import Invalid, NotFound, Refused, Transcript, load_transcript
+from .signed_in import REVIEWS, note_changed
 
 MAX_QUESTION_CHARS = 2000
 
@@ -55,6 +56,7 @@ def open_review(trainee_id: int, review_id: int) -> Transcript:
         def mark() -> None:
             db.session.execute(update(Review).where(Review.id == review_id, Review.seen_revision < Review.revision)
                                .values(seen_revision=Review.revision))
+            note_changed(trainee_id, REVIEWS)
         write(mark)
         review = _own_review(trainee_id, review_id)
     return load_transcript(db.session.get(Attempt, review.attempt_id))

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import accounts
+from ..signed_in import snapshot_of
 from .htmx import redirect_to, render
 
 bp = Blueprint("auth", __name__)
@@ -64,7 +65,7 @@ def login() -> Response:
     if user is None:
         return render("auth/login.html", "auth/_login_form.html", status=401,
                       error=_("Wrong username or password."), **form)
-    login_user(user, remember=request.form.get("remember") == "on")
+    login_user(snapshot_of(user), remember=request.form.get("remember") == "on")
     return redirect_to(target or _home())
 
 
@@ -94,7 +95,7 @@ def password() -> Response:
     except accounts.AccountError as exc:
         return render(page, fragment, status=400, error=str(exc))
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-    login_user(user, remember=remembered)
+    login_user(snapshot_of(user), remember=remembered)
     flash(_("Your password has changed. Other devices were signed out."), "success")
     return redirect_to(_home())
 
@@ -120,6 +121,6 @@ def setup() -> Response:
         return render(page, fragment, status=403, error=str(exc), **form)
     except accounts.AccountError as exc:
         return render(page, fragment, status=400, error=str(exc), **form)
-    login_user(user)
+    login_user(snapshot_of(user))
     flash(_("Welcome! You are the first admin. Add your team here."), "success")
     return redirect_to(url_for("admin.users"))

@@ -32,7 +32,7 @@ def _header_counts() -> dict[str, Any]:
         return review_queue.queue_count(current_user.id)
 
     def unseen_count() -> int:
-        count = reviews.unseen_review_count(current_user.id)
+        count = current_user.unseen_reviews
         _announce_new_reviews(count)
         return count
 

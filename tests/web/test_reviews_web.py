@@ -229,6 +229,7 @@ def test_trainee_sees_review_beside_turns_counts_it_once_and_may_ask_once(app, t
     turn_two = page.split('data-testid="turn-2"')[1]
     assert "Say when it arrives." in turn_two and GOOD_REPLY in turn_two
     assert "Comment on this turn" not in page
+    assert 'data-testid="unseen-reviews"' not in page  # the header of the very page that opened it
     assert 'data-testid="unseen-reviews"' not in ayse.get("/library").get_data(as_text=True)
     asked = ayse.post(f"/reviews/{review_id}/question", data={"question": "When should I say it?"}, headers=HX)
     assert asked.status_code == 200 and asked.get_data(as_text=True).lstrip().startswith('<section id="review-question"')

@@ -13,6 +13,7 @@ from .catalogue import skill_names_in
 from .content_sync import CATALOGUE_IDS, stored_by_hash, stored_scenario
 from .courses import record_completions
 from .database import prebuilt, upsert_insert, write
+from .direct_sql import DirectStatement
 from .engine.model import Scenario
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
@@ -115,11 +116,16 @@ _OWNED_ROW = (
     .join_from(_ATTEMPTS, _VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
     .outerjoin(_SKILLS_VERSIONS, _SKILLS_VERSIONS.c.id == _ATTEMPTS.c.skills_version_id)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.user_id == bindparam("user_id")))
-_RECORD_STEP = insert(AttemptStep.__table__)
-_MOVE_ON = (update(_ATTEMPTS)
-            .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.step_count == bindparam("previous"),
-                   _ATTEMPTS.c.status == ACTIVE)
-            .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded")))
+_OWNED_ROW_DIRECT = DirectStatement(lambda: _OWNED_ROW)
+_STEPS = AttemptStep.__table__
+_STEP_COLUMNS = ("attempt_id", "number", "node", "action", "answer", "points", "skills", "feedback", "shown",
+                 "created_at")
+_RECORD_STEP = DirectStatement(lambda: insert(_STEPS).values({name: bindparam(name) for name in _STEP_COLUMNS}))
+_MOVE_ON = DirectStatement(lambda: (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.step_count == bindparam("previous"),
+           _ATTEMPTS.c.status == ACTIVE)
+    .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded"))))
 
 _FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.status == ACTIVE)
            .values(status=FINISHED, outcome=bindparam("new_outcome"), ending=bindparam("new_ending"),
@@ -128,11 +134,12 @@ _FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _A
 
 
 def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
-    row = db.session.connection().execute(_OWNED_ROW, {"attempt_id": attempt_id, "user_id": user_id}).first()
+    row = _OWNED_ROW_DIRECT.first(db.session.connection(), {"attempt_id": attempt_id, "user_id": user_id})
     if row is None:
         raise NotFound("no such attempt")
-    return AttemptRow(row.id, row.user_id, row.content_id, row.status, row.outcome, row.points, row.step_count,
-                      tuple(row.actions or ()), row.kind, row.content_hash, row.skills_hash)
+    id_, owner, content_id, status, outcome, points, step_count, actions, kind, content_hash, skills_hash = row
+    return AttemptRow(id_, owner, content_id, status, outcome, points, step_count, tuple(actions or ()), kind,
+                      content_hash, skills_hash)
 
 
 def _replay_row(row: AttemptRow) -> tuple[Scenario, Playthrough]:
@@ -259,14 +266,14 @@ def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> Atte
         except ActionRefused as exc:
             raise Refused(str(exc)) from None
         connection = db.session.connection()
-        connection.execute(_RECORD_STEP, {
+        _RECORD_STEP.rowcount(connection, {
             "attempt_id": row.id, "number": step_number, "node": step.node, "action": step.action,
             "answer": step.answer, "points": step.points, "skills": dict(step.skills),
             "feedback": list(step.feedback), "shown": dict(step.shown), "created_at": utcnow()})
-        moved = connection.execute(_MOVE_ON, {"attempt_id": row.id, "previous": step_number - 1,
-                                              "number": step_number, "total": playthrough.points,
-                                              "recorded": [*row.actions, step.action]})
-        if moved.rowcount != 1:
+        moved = _MOVE_ON.rowcount(connection, {"attempt_id": row.id, "previous": step_number - 1,
+                                               "number": step_number, "total": playthrough.points,
+                                               "recorded": [*row.actions, step.action]})
+        if moved != 1:
             raise Conflict("This attempt was changed at the same moment elsewhere; nothing was recorded.")
         status = ACTIVE
         rewards = Rewards(step.points)

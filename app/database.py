@@ -159,10 +159,19 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         # A write takes the lock up front, so it waits its turn instead of failing on a lock upgrade.
+        # Sent on the DBAPI connection itself: every form post begins twice, and SQLAlchemy's execution
+        # path costs more than SQLite's BEGIN does.
         if _write_intent.get():
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin(connection, "BEGIN IMMEDIATE")
         elif not reads_only():
-            connection.exec_driver_sql("BEGIN")
+            _begin(connection, "BEGIN")
+
+
+def _begin(connection: Any, sql: str) -> None:
+    try:
+        connection.connection.dbapi_connection.execute(sql)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, connection.dialect.loaded_dbapi.Error) from exc
 
 
 def _autocommit_reads(engine: Engine) -> None:

@@ -120,12 +120,24 @@ _OWNED_ROW_DIRECT = DirectStatement(lambda: _OWNED_ROW)
 _STEPS = AttemptStep.__table__
 _STEP_COLUMNS = ("attempt_id", "number", "node", "action", "answer", "points", "skills", "feedback", "shown",
                  "created_at")
-_RECORD_STEP = DirectStatement(lambda: insert(_STEPS).values({name: bindparam(name) for name in _STEP_COLUMNS}))
-_MOVE_ON = DirectStatement(lambda: (
+# The guard of every recorded step: the attempt is still running and still at the step before this one.
+_MOVE_ON_STATEMENT = (
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.step_count == bindparam("previous"),
            _ATTEMPTS.c.status == ACTIVE)
-    .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded"))))
+    .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded")))
+_MOVE_ON = DirectStatement(lambda: _MOVE_ON_STATEMENT)
+_RECORD_STEP = DirectStatement(lambda: insert(_STEPS).values({name: bindparam(name) for name in _STEP_COLUMNS}))
+
+
+def _move_on_and_record() -> Any:
+    """PostgreSQL: move the attempt on and record its step in one statement (no step when the guard fails)."""
+    moved = _MOVE_ON_STATEMENT.returning(_ATTEMPTS.c.id).cte("moved")
+    values = [moved.c.id, *(bindparam(name, type_=_STEPS.c[name].type) for name in _STEP_COLUMNS[1:])]
+    return insert(_STEPS).add_cte(moved).from_select(list(_STEP_COLUMNS), select(*values))
+
+
+_MOVE_ON_AND_RECORD = DirectStatement(_move_on_and_record)
 
 _FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.status == ACTIVE)
            .values(status=FINISHED, outcome=bindparam("new_outcome"), ending=bindparam("new_ending"),
@@ -248,49 +260,64 @@ def restart_attempt(user_id: int, attempt_id: int) -> int:
     return write(run)
 
 
+class _MovedOn(Exception):
+    """The attempt moved on (or ended) between reading it and recording a step; read it again."""
+
+
 def act(user_id: int, attempt_id: int, step_number: int, action: Action) -> AttemptState:
     """Record one action as step `step_number`; a replay of the same step changes nothing."""
-    def run() -> AttemptState | None:
-        row = _owned_row(user_id, attempt_id)
-        if row.step_count >= step_number and _same_step(row.actions, step_number, action):
-            return None
-        if row.step_count != step_number - 1:
-            raise Conflict(ANSWERED_ELSEWHERE)
-        if row.status != ACTIVE:
-            raise Refused("This attempt has ended; start a new one to play again.")
-        if row.step_count >= MAX_STEPS:
-            raise Refused(f"This attempt has reached {MAX_STEPS} steps; restart the scenario to play again.")
-        scenario, playthrough = _replay_row(row)
+    for _ in range(3):
         try:
-            step = playthrough.apply(action)
-        except ActionRefused as exc:
-            raise Refused(str(exc)) from None
-        connection = db.session.connection()
-        _RECORD_STEP.rowcount(connection, {
-            "attempt_id": row.id, "number": step_number, "node": step.node, "action": step.action,
-            "answer": step.answer, "points": step.points, "skills": dict(step.skills),
-            "feedback": list(step.feedback), "shown": dict(step.shown), "created_at": utcnow()})
-        moved = _MOVE_ON.rowcount(connection, {"attempt_id": row.id, "previous": step_number - 1,
-                                               "number": step_number, "total": playthrough.points,
-                                               "recorded": [*row.actions, step.action]})
-        if moved != 1:
-            raise Conflict("This attempt was changed at the same moment elsewhere; nothing was recorded.")
-        status = ACTIVE
-        rewards = Rewards(step.points)
-        if playthrough.finished:
-            rewards = _close(row, scenario, playthrough, step.points)
-            status = FINISHED
-        view = AttemptView(row.id, row.content_id, status, playthrough.outcome, playthrough.points, step_number)
-        return AttemptState(view, scenario, playthrough, skill_names_in(row.skills_hash), rewards)
+            state = _act_once(user_id, attempt_id, step_number, action)
+        except (_MovedOn, IntegrityError):
+            # Another request got there first (the database let exactly one record this step number):
+            # reading the attempt again tells a replay of this very step from a different answer.
+            continue
+        return state if state is not None else load_attempt(user_id, attempt_id)
+    raise Conflict("This attempt was changed at the same moment elsewhere; nothing was recorded.")
 
+
+def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -> AttemptState | None:
+    """Check the action against the attempt as read, then record it if the attempt has not moved since."""
+    row = _owned_row(user_id, attempt_id)
+    if row.step_count >= step_number and _same_step(row.actions, step_number, action):
+        return None
+    if row.step_count != step_number - 1:
+        raise Conflict(ANSWERED_ELSEWHERE)
+    if row.status != ACTIVE:
+        raise Refused("This attempt has ended; start a new one to play again.")
+    if row.step_count >= MAX_STEPS:
+        raise Refused(f"This attempt has reached {MAX_STEPS} steps; restart the scenario to play again.")
+    scenario, playthrough = _replay_row(row)
     try:
-        state = write(run)
-    except IntegrityError:
-        # Two requests raced for the same step number; the database let exactly one record it.
-        if not _same_step(_owned_row(user_id, attempt_id).actions, step_number, action):
-            raise Conflict(ANSWERED_ELSEWHERE) from None
-        state = None
-    return state if state is not None else load_attempt(user_id, attempt_id)
+        step = playthrough.apply(action)
+    except ActionRefused as exc:
+        raise Refused(str(exc)) from None
+    values = {"attempt_id": row.id, "previous": step_number - 1, "number": step_number, "node": step.node,
+              "action": step.action, "answer": step.answer, "points": step.points, "skills": dict(step.skills),
+              "feedback": list(step.feedback), "shown": dict(step.shown), "created_at": utcnow(),
+              "total": playthrough.points, "recorded": [*row.actions, step.action]}
+    if playthrough.finished:
+        def record_and_close() -> Rewards:
+            _record_step(values)
+            return _close(row, scenario, playthrough, step.points)
+        rewards, status = write(record_and_close), FINISHED
+    else:
+        write(lambda: _record_step(values), one_statement=True)
+        rewards, status = Rewards(step.points), ACTIVE
+    view = AttemptView(row.id, row.content_id, status, playthrough.outcome, playthrough.points, step_number)
+    return AttemptState(view, scenario, playthrough, skill_names_in(row.skills_hash), rewards)
+
+
+def _record_step(values: Mapping[str, Any]) -> None:
+    """Move the attempt on by one step and store the step (one statement on PostgreSQL); _MovedOn if it moved."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        recorded = _MOVE_ON_AND_RECORD.rowcount(connection, values)
+    else:
+        recorded = _MOVE_ON.rowcount(connection, values) and _RECORD_STEP.rowcount(connection, values)
+    if recorded != 1:
+        raise _MovedOn()
 
 
 def _same_step(actions: tuple[str, ...], step_number: int, action: Action) -> bool:

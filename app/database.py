@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from .extensions import db
 
 T = TypeVar("T")
+V = TypeVar("V", bound=Callable[..., Any])
+WRITES_THROUGH_WRITE = "writes_through_write"
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 BUSY_TIMEOUT_MS = 10_000
 RETRIES = 8
@@ -111,13 +113,28 @@ class WriterQueue:
 
 
 def reads_only() -> bool:
-    """True outside `write()` while serving a GET or HEAD: its statements may each run on their own.
+    """True outside `write()` while serving a GET or HEAD (or a view marked `writes_through_write`).
 
-    PostgreSQL already gives every statement of a read-committed transaction a fresh snapshot, so a page
-    sees the same without BEGIN and ROLLBACK, each a network round trip. `write()` always opens a real
-    transaction.
+    Its statements may each run on their own: PostgreSQL already gives every statement of a
+    read-committed transaction a fresh snapshot, so a page sees the same without BEGIN and ROLLBACK,
+    each a network round trip. `write()` always opens a real transaction.
     """
-    return not _write_intent.get() and has_request_context() and request.method in SAFE_METHODS
+    if _write_intent.get() or not has_request_context():
+        return False
+    if request.method in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, WRITES_THROUGH_WRITE, False)
+
+
+def writes_through_write(view: V) -> V:
+    """Mark a form-post view whose every change goes through `write()`: its reads, too, run on their own.
+
+    A post's reads otherwise share one transaction, so that a change made outside `write()` is never
+    committed halfway; a view that makes none can spare the BEGIN and COMMIT around its reads.
+    """
+    setattr(view, WRITES_THROUGH_WRITE, True)
+    return view
 
 
 def init_app(app: Flask) -> None:
@@ -196,10 +213,18 @@ def _writers_turn() -> Iterator[None]:
         yield
 
 
-def write(fn: Callable[[], T]) -> T:
-    """Run `fn` in one write transaction and commit; retry from the start while the database is busy."""
+def write(fn: Callable[[], T], one_statement: bool = False) -> T:
+    """Run `fn` in one write transaction and commit; retry from the start while the database is busy.
+
+    `one_statement` promises that on PostgreSQL `fn` changes the database with a single statement, which
+    PostgreSQL applies whole or not at all by itself: where the request's reads run on their own, that
+    statement does too, sparing BEGIN and COMMIT. SQLite always gets its transaction (and writers' turn).
+    """
     session = db.session
-    if is_sqlite(db.engine) or reads_only() or session.new or session.dirty or session.deleted:
+    pending = session.new or session.dirty or session.deleted
+    if one_statement and not pending and reads_only() and not is_sqlite(db.engine):
+        return _one_statement(fn)
+    if is_sqlite(db.engine) or reads_only() or pending:
         # End any read transaction first: SQLite cannot always upgrade one to a write, and a page's reads
         # run in autocommit. Otherwise PostgreSQL carries on in the request's transaction, which saves a
         # COMMIT and a BEGIN on the network, unless changes are pending: those are committed first, so a
@@ -221,8 +246,29 @@ def write(fn: Callable[[], T]) -> T:
                         raise
         finally:
             _write_intent.reset(token)
-        time.sleep(min(0.5, 0.01 * 2 ** attempt) * random.uniform(0.5, 1.5))
+        _back_off(attempt)
     raise RuntimeError("unreachable")
+
+
+def _one_statement(fn: Callable[[], T]) -> T:
+    """Run a single-statement write in autocommit; retry it while the database is busy."""
+    for attempt in range(RETRIES):
+        try:
+            return fn()
+        except (OperationalError, DBAPIError) as exc:
+            db.session.rollback()
+            if not _retryable(exc) or attempt == RETRIES - 1:
+                raise
+        except BaseException:
+            db.session.rollback()
+            raise
+        _back_off(attempt)
+    raise RuntimeError("unreachable")
+
+
+def _back_off(attempt: int) -> None:
+    """Wait a little longer after each busy try, with jitter so that racing writers spread out."""
+    time.sleep(min(0.5, 0.01 * 2 ** attempt) * random.uniform(0.5, 1.5))
 
 
 def upgrade_schema(app: Flask) -> None:

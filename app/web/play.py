@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from .. import attempts
 from .. import catalogue as library
 from ..engine.play import Action, is_plain_number
+from ..database import writes_through_write
 from ..game_rules import level_for
 from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
@@ -117,6 +118,7 @@ def _action_from_form() -> tuple[int, Action] | str:
 
 
 @bp.post("/attempts/<id:attempt_id>/act")
+@writes_through_write
 @login_required
 def act(attempt_id: int):
     """Record one choice, reply or answer; only what the stored version offers now is accepted."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -699,6 +700,21 @@ def test_logout_and_password_change_without_csrf_token_change_nothing(app: Flask
     assert signed_in(client)
     token = csrf_token_from(client.get("/password").get_data(as_text=True))
     assert client.post("/logout", headers={"X-CSRFToken": token}).status_code == 303
+
+
+@pytest.mark.usefixtures("csrf_on")
+def test_a_checked_post_answers_with_the_token_it_sent(client: FlaskClient, make_user: Callable[..., int],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    make_user("ayse")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    later = time.time() + 30  # a token signed now would carry a different timestamp
+    monkeypatch.setattr(time, "time", lambda: later)
+    wrong = post_login(client, "ayse", "not the password", data={"csrf_token": token})
+    assert wrong.status_code == 401
+    assert csrf_token_from(wrong.get_data(as_text=True)) == token
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert post_login(client, "ayse", PASSWORD, data={"csrf_token": forged}).status_code == 400
+    assert post_login(client, "ayse", PASSWORD, data={"csrf_token": token}).status_code == 303
 
 
 @pytest.mark.usefixtures("csrf_on")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app import attempts
 from app.content_sync import sync_library
 from app.extensions import db
 from app.models import Attempt, AttemptStep, PointsEntry
@@ -170,6 +172,51 @@ def test_second_tab_with_a_stale_step_is_told(app, trainee):
     assert response.status_code == 409
     assert "another tab" in response.get_data(as_text=True)
     assert step_count(app, attempt_id) == 1
+
+
+@pytest.mark.parametrize("choice, status", [("acknowledge", 303), ("blame", 409)])
+def test_an_attempt_that_moved_on_after_it_was_read_is_read_again(app, trainee, monkeypatch, choice, status):
+    # Step 1 is checked against the attempt as read; another request records it before this one writes.
+    attempt_id = start(trainee)
+    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 303
+    read_now = attempts._owned_row
+    reads = []
+
+    def stale_once(user_id, wanted_id):
+        row = read_now(user_id, wanted_id)
+        reads.append(row.step_count)
+        if len(reads) == 1:
+            return dataclasses.replace(row, step_count=0, actions=())
+        return row
+
+    monkeypatch.setattr(attempts, "_owned_row", stale_once)
+    response = act(trainee, attempt_id, 1, choice=choice)
+    assert response.status_code == status
+    assert reads[:2] == [1, 1]
+    assert step_count(app, attempt_id) == 1
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).actions == ["acknowledge"]
+
+
+def test_an_attempt_abandoned_after_it_was_read_records_nothing(app, trainee, monkeypatch):
+    attempt_id = start(trainee)
+    read_now = attempts._owned_row
+    reads = []
+
+    def restarted_elsewhere_after_the_first_read(user_id, wanted_id):
+        row = read_now(user_id, wanted_id)
+        reads.append(row.status)
+        if len(reads) == 1:
+            with monkeypatch.context() as unpatched:
+                unpatched.setattr(attempts, "_owned_row", read_now)
+                attempts.restart_attempt(user_id, wanted_id)
+        return row
+
+    monkeypatch.setattr(attempts, "_owned_row", restarted_elsewhere_after_the_first_read)
+    response = act(trainee, attempt_id, 1, choice="acknowledge")
+    assert response.status_code == 422
+    assert reads[:2] == ["active", "abandoned"]
+    assert step_count(app, attempt_id) == 0
 
 
 def test_missing_or_forged_fields_are_a_400(trainee):

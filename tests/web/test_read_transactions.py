@@ -6,7 +6,7 @@ from typing import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, insert, select, text
 
 from app.database import is_sqlite, reads_only, write
 from app.extensions import db
@@ -62,3 +62,34 @@ def test_a_write_during_a_page_is_all_or_nothing(app: Flask, make_user: Callable
         assert reads_only()
     with app.app_context():
         assert db.session.scalars(select(PointsEntry.key)).all() == ["bonus:second"]
+
+
+def test_a_post_whose_changes_all_go_through_write_reads_on_its_own(app: Flask) -> None:
+    with app.test_request_context("/attempts/1/act", method="POST"):
+        assert reads_only()
+        connection = db.session.connection()
+        connection.execute(select(func.count()).select_from(PointsEntry))
+        assert _autocommit(connection)
+    with app.test_request_context("/attempts/1/restart", method="POST"):
+        assert not reads_only()
+
+
+def test_a_one_statement_write_needs_no_transaction_on_postgresql_only(app: Flask,
+                                                                       make_user: Callable[..., int]) -> None:
+    user_id = make_user("ayse")
+    in_autocommit: list[bool] = []
+
+    def one_row(key: str) -> Callable[[], None]:
+        def run() -> None:
+            db.session.execute(insert(PointsEntry).values(user_id=user_id, key=key, amount=1, reason="Bonus"))
+            in_autocommit.append(_autocommit(db.session.connection()))
+        return run
+
+    with app.test_request_context(method="GET"):
+        write(one_row("bonus:alone"), one_statement=True)
+    with app.test_request_context(method="POST"):
+        # Inside a post's transaction it simply takes part in it, and write() commits as usual.
+        write(one_row("bonus:joined"), one_statement=True)
+    with app.app_context():
+        assert in_autocommit == [not is_sqlite(db.engine), False]
+        assert sorted(db.session.scalars(select(PointsEntry.key))) == ["bonus:alone", "bonus:joined"]

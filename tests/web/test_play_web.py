@@ -174,25 +174,32 @@ def test_second_tab_with_a_stale_step_is_told(app, trainee):
     assert step_count(app, attempt_id) == 1
 
 
-@pytest.mark.parametrize("choice, status", [("acknowledge", 303), ("blame", 409)])
-def test_an_attempt_that_moved_on_after_it_was_read_is_read_again(app, trainee, monkeypatch, choice, status):
-    # Step 1 is checked against the attempt as read; another request records it before this one writes.
-    attempt_id = start(trainee)
-    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 303
+def change_after_first_read(monkeypatch, first_read):
+    """In the next request, the attempt's first read returns `first_read(row)`; returns every row read."""
     read_now = attempts._owned_row
     reads = []
 
-    def stale_once(user_id, wanted_id):
+    def reading(user_id, wanted_id):
         row = read_now(user_id, wanted_id)
-        reads.append(row.step_count)
-        if len(reads) == 1:
-            return dataclasses.replace(row, step_count=0, actions=())
-        return row
+        reads.append(row)
+        if len(reads) > 1:
+            return row
+        with monkeypatch.context() as unpatched:
+            unpatched.setattr(attempts, "_owned_row", read_now)
+            return first_read(row)
 
-    monkeypatch.setattr(attempts, "_owned_row", stale_once)
-    response = act(trainee, attempt_id, 1, choice=choice)
-    assert response.status_code == status
-    assert reads[:2] == [1, 1]
+    monkeypatch.setattr(attempts, "_owned_row", reading)
+    return reads
+
+
+@pytest.mark.parametrize("choice, status", [("acknowledge", 303), ("blame", 409)])
+def test_an_attempt_that_moved_on_after_it_was_read_is_read_again(app, trainee, monkeypatch, choice, status):
+    # Step 1 is checked against the attempt as read; another request had recorded it before this one writes.
+    attempt_id = start(trainee)
+    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 303
+    reads = change_after_first_read(monkeypatch, lambda row: dataclasses.replace(row, step_count=0, actions=()))
+    assert act(trainee, attempt_id, 1, choice=choice).status_code == status
+    assert [row.step_count for row in reads[:2]] == [1, 1]
     assert step_count(app, attempt_id) == 1
     with app.app_context():
         assert db.session.get(Attempt, attempt_id).actions == ["acknowledge"]
@@ -200,22 +207,14 @@ def test_an_attempt_that_moved_on_after_it_was_read_is_read_again(app, trainee, 
 
 def test_an_attempt_abandoned_after_it_was_read_records_nothing(app, trainee, monkeypatch):
     attempt_id = start(trainee)
-    read_now = attempts._owned_row
-    reads = []
 
-    def restarted_elsewhere_after_the_first_read(user_id, wanted_id):
-        row = read_now(user_id, wanted_id)
-        reads.append(row.status)
-        if len(reads) == 1:
-            with monkeypatch.context() as unpatched:
-                unpatched.setattr(attempts, "_owned_row", read_now)
-                attempts.restart_attempt(user_id, wanted_id)
+    def restarted_elsewhere(row):
+        attempts.restart_attempt(row.user_id, row.id)
         return row
 
-    monkeypatch.setattr(attempts, "_owned_row", restarted_elsewhere_after_the_first_read)
-    response = act(trainee, attempt_id, 1, choice="acknowledge")
-    assert response.status_code == 422
-    assert reads[:2] == ["active", "abandoned"]
+    reads = change_after_first_read(monkeypatch, restarted_elsewhere)
+    assert act(trainee, attempt_id, 1, choice="acknowledge").status_code == 422
+    assert [row.status for row in reads[:2]] == ["active", "abandoned"]
     assert step_count(app, attempt_id) == 0
 
 

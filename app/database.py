@@ -224,7 +224,10 @@ def write(fn: Callable[[], T], one_statement: bool = False) -> T:
     pending = session.new or session.dirty or session.deleted
     if one_statement and not pending and reads_only() and not is_sqlite(db.engine):
         return _one_statement(fn)
-    if is_sqlite(db.engine) or reads_only() or pending:
+    # A SQLite connection that has only read in autocommit can take the write lock itself, sparing the
+    # session a commit and a second connection checkout.
+    upgrade = not pending and _reading_in_autocommit_on_sqlite()
+    if not upgrade and (is_sqlite(db.engine) or reads_only() or pending):
         # End any read transaction first: SQLite cannot always upgrade one to a write, and a page's reads
         # run in autocommit. Otherwise PostgreSQL carries on in the request's transaction, which saves a
         # COMMIT and a BEGIN on the network, unless changes are pending: those are committed first, so a
@@ -235,6 +238,8 @@ def write(fn: Callable[[], T], one_statement: bool = False) -> T:
         try:
             with _writers_turn():
                 try:
+                    if upgrade and attempt == 0:
+                        _begin(db.session.connection(), "BEGIN IMMEDIATE")
                     result = fn()
                     db.session.commit()
                     return result
@@ -248,6 +253,14 @@ def write(fn: Callable[[], T], one_statement: bool = False) -> T:
             _write_intent.reset(token)
         _back_off(attempt)
     raise RuntimeError("unreachable")
+
+
+def _reading_in_autocommit_on_sqlite() -> bool:
+    """Whether the session holds a SQLite connection with no transaction open on it (reads ran on their own)."""
+    session = db.session
+    if not is_sqlite(db.engine) or session().get_transaction() is None:
+        return False
+    return not session.connection().connection.dbapi_connection.in_transaction
 
 
 def _one_statement(fn: Callable[[], T]) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Callable
 
 import pytest
@@ -93,3 +94,37 @@ def test_a_one_statement_write_needs_no_transaction_on_postgresql_only(app: Flas
     with app.app_context():
         assert in_autocommit == [not is_sqlite(db.engine), False]
         assert sorted(db.session.scalars(select(PointsEntry.key))) == ["bonus:alone", "bonus:joined"]
+
+
+def test_a_write_after_autocommit_reads_takes_the_sqlite_lock_in_the_same_transaction(
+        app: Flask, make_user: Callable[..., int]) -> None:
+    with app.app_context():
+        if not is_sqlite(db.engine):
+            pytest.skip("SQLite only")
+    user_id = make_user("ayse")
+    held: list[tuple[bool, bool, bool]] = []
+
+    def award_holding_the_lock() -> None:
+        dbapi = db.session.connection().connection.dbapi_connection
+        other = sqlite3.connect(db.engine.url.database, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            locked = False
+        except sqlite3.OperationalError:
+            locked = True
+        finally:
+            other.close()
+        held.append((dbapi is reader, db.session().get_transaction() is reading, locked))
+        award(user_id, "bonus:upgraded", 2, "Bonus")
+
+    with app.test_request_context(method="GET"):
+        reader = db.session.connection().connection.dbapi_connection
+        reading = db.session().get_transaction()
+        db.session.connection().execute(select(func.count()).select_from(PointsEntry))
+        assert not reader.in_transaction
+        write(award_holding_the_lock)
+        assert not reader.in_transaction
+    # No commit and second checkout in between: the reading transaction itself takes the write lock.
+    assert held == [(True, True, True)]
+    with app.app_context():
+        assert db.session.scalars(select(PointsEntry.key)).all() == ["bonus:upgraded"]

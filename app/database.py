@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 
@@ -221,62 +221,68 @@ def write(fn: Callable[[], T], one_statement: bool = False) -> T:
     statement does too, sparing BEGIN and COMMIT. SQLite always gets its transaction (and writers' turn).
     """
     session = db.session
+    sqlite = is_sqlite(db.engine)
     pending = session.new or session.dirty or session.deleted
-    if one_statement and not pending and reads_only() and not is_sqlite(db.engine):
-        return _one_statement(fn)
+    if one_statement and not pending and not sqlite and reads_only():
+        return _with_retries(lambda _attempt: _rolled_back_on_error(fn))
     # A SQLite connection that has only read in autocommit can take the write lock itself, sparing the
     # session a commit and a second connection checkout.
-    upgrade = not pending and _reading_in_autocommit_on_sqlite()
-    if not upgrade and (is_sqlite(db.engine) or reads_only() or pending):
+    upgrade = sqlite and not pending and _reading_in_autocommit()
+    if not upgrade and (sqlite or reads_only() or pending):
         # End any read transaction first: SQLite cannot always upgrade one to a write, and a page's reads
         # run in autocommit. Otherwise PostgreSQL carries on in the request's transaction, which saves a
         # COMMIT and a BEGIN on the network, unless changes are pending: those are committed first, so a
         # retry below cannot lose them.
         session.commit()
-    for attempt in range(RETRIES):
+
+    def transaction(attempt: int) -> T:
         token = _write_intent.set(True)
         try:
+            # Rolled back inside the turn, so the next writer never finds this one's transaction still open.
             with _writers_turn():
-                try:
-                    if upgrade and attempt == 0:
-                        _begin(db.session.connection(), "BEGIN IMMEDIATE")
-                    result = fn()
-                    db.session.commit()
-                    return result
-                except BaseException as exc:
-                    # Inside the turn, so the next writer never finds this one's transaction still open.
-                    db.session.rollback()
-                    if not isinstance(exc, (OperationalError, DBAPIError)) or not _retryable(exc) \
-                            or attempt == RETRIES - 1:
-                        raise
+                return _rolled_back_on_error(lambda: _committed(fn, upgrade and attempt == 0))
         finally:
             _write_intent.reset(token)
-        _back_off(attempt)
-    raise RuntimeError("unreachable")
+
+    return _with_retries(transaction)
 
 
-def _reading_in_autocommit_on_sqlite() -> bool:
-    """Whether the session holds a SQLite connection with no transaction open on it (reads ran on their own)."""
-    session = db.session
-    if not is_sqlite(db.engine) or session().get_transaction() is None:
-        return False
-    return not session.connection().connection.dbapi_connection.in_transaction
+def _committed(fn: Callable[[], T], take_lock_first: bool) -> T:
+    """Run `fn` and commit; first take SQLite's write lock on the connection already held, if asked."""
+    if take_lock_first:
+        _begin(db.session.connection(), "BEGIN IMMEDIATE")
+    result = fn()
+    db.session.commit()
+    return result
 
 
-def _one_statement(fn: Callable[[], T]) -> T:
-    """Run a single-statement write in autocommit; retry it while the database is busy."""
+def _rolled_back_on_error(fn: Callable[[], T]) -> T:
+    """Run `fn`; should it fail, roll the session back before the error goes on."""
+    try:
+        return fn()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _with_retries(once: Callable[[int], T]) -> T:
+    """Call `once(attempt)` until it succeeds, again after a pause while the database is busy."""
     for attempt in range(RETRIES):
         try:
-            return fn()
-        except (OperationalError, DBAPIError) as exc:
-            db.session.rollback()
+            return once(attempt)
+        except DBAPIError as exc:
             if not _retryable(exc) or attempt == RETRIES - 1:
                 raise
-        except BaseException:
-            db.session.rollback()
-            raise
         _back_off(attempt)
     raise RuntimeError("unreachable")
+
+
+def _reading_in_autocommit() -> bool:
+    """Whether the session holds a SQLite connection with no transaction open on it (its reads ran on their own)."""
+    session = db.session
+    if session().get_transaction() is None:
+        return False
+    return not session.connection().connection.dbapi_connection.in_transaction
 
 
 def _back_off(attempt: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
@@ -24,7 +25,8 @@ from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import Finish, record_result
 from .reviews import link_retry_requests
-from .rewards import EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding, library_facts
+from .rewards import (EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding, library_facts,
+                      standing_of)
 
 # Each action replays the ones before it, so an endless loop must end somewhere.
 MAX_STEPS = 300
@@ -126,18 +128,27 @@ _MOVE_ON_STATEMENT = (
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.step_count == bindparam("previous"),
            _ATTEMPTS.c.status == ACTIVE)
     .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded")))
+# The same guard for a step that ends the attempt: it moves on and finishes in one UPDATE.
+_MOVE_ON_AND_FINISH_STATEMENT = _MOVE_ON_STATEMENT.values(
+    status=FINISHED, outcome=bindparam("new_outcome"), ending=bindparam("new_ending"),
+    finished_at=bindparam("created_at"), needs_review=bindparam("review"))
 _MOVE_ON = DirectStatement(lambda: _MOVE_ON_STATEMENT)
+_MOVE_ON_AND_FINISH = DirectStatement(lambda: _MOVE_ON_AND_FINISH_STATEMENT)
 _RECORD_STEP = DirectStatement(lambda: insert(_STEPS).values({name: bindparam(name) for name in _STEP_COLUMNS}))
 
 
-def _move_on_and_record() -> Any:
-    """PostgreSQL: move the attempt on and record its step in one statement (no step when the guard fails)."""
-    moved = _MOVE_ON_STATEMENT.returning(_ATTEMPTS.c.id).cte("moved")
+def _and_record(move_on: Any) -> Any:
+    """PostgreSQL: a guarded UPDATE of the attempt and the INSERT of its step in one statement.
+
+    No step is stored when the guard fails.
+    """
+    moved = move_on.returning(_ATTEMPTS.c.id).cte("moved")
     values = [moved.c.id, *(bindparam(name, type_=_STEPS.c[name].type) for name in _STEP_COLUMNS[1:])]
     return insert(_STEPS).add_cte(moved).from_select(list(_STEP_COLUMNS), select(*values))
 
 
-_MOVE_ON_AND_RECORD = DirectStatement(_move_on_and_record)
+_MOVE_ON_AND_RECORD = DirectStatement(lambda: _and_record(_MOVE_ON_STATEMENT))
+_MOVE_ON_FINISH_AND_RECORD = DirectStatement(lambda: _and_record(_MOVE_ON_AND_FINISH_STATEMENT))
 
 _FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.status == ACTIVE)
            .values(status=FINISHED, outcome=bindparam("new_outcome"), ending=bindparam("new_ending"),
@@ -298,9 +309,12 @@ def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -
               "feedback": list(step.feedback), "shown": dict(step.shown), "created_at": utcnow(),
               "total": playthrough.points, "recorded": [*row.actions, step.action]}
     if playthrough.finished:
+        values.update(new_outcome=playthrough.outcome, new_ending=playthrough.ending,
+                      review=scenario.review or _has_reply(recorded.action for recorded in playthrough.steps))
+
         def record_and_close() -> Rewards:
-            _record_step(values)
-            return _close(row, scenario, playthrough, step.points)
+            _record_step(values, finishing=True)
+            return _settle(row, scenario, playthrough, values["created_at"], step.points)
         rewards, status = write(record_and_close), FINISHED
     else:
         write(lambda: _record_step(values), one_statement=True)
@@ -309,13 +323,17 @@ def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -
     return AttemptState(view, scenario, playthrough, skill_names_in(row.skills_hash), rewards)
 
 
-def _record_step(values: Mapping[str, Any]) -> None:
-    """Move the attempt on by one step and store the step (one statement on PostgreSQL); _MovedOn if it moved."""
+def _record_step(values: Mapping[str, Any], finishing: bool = False) -> None:
+    """Move the attempt on by one step (finishing it at an ending) and store the step; _MovedOn if it moved.
+
+    One statement on PostgreSQL, two on SQLite.
+    """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        recorded = _MOVE_ON_AND_RECORD.rowcount(connection, values)
+        recorded = (_MOVE_ON_FINISH_AND_RECORD if finishing else _MOVE_ON_AND_RECORD).rowcount(connection, values)
     else:
-        recorded = _MOVE_ON.rowcount(connection, values) and _RECORD_STEP.rowcount(connection, values)
+        moved = (_MOVE_ON_AND_FINISH if finishing else _MOVE_ON).rowcount(connection, values)
+        recorded = moved and _RECORD_STEP.rowcount(connection, values)
     if recorded != 1:
         raise _MovedOn()
 
@@ -337,26 +355,35 @@ def _max_points(kind: str, digest: str) -> int | None:
     return scenario_stats(content).max_points if isinstance(content, Scenario) else None
 
 
-def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough, step_points: int = 0) -> Rewards:
+def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough) -> None:
     """Mark an attempt finished, let its points count toward the trainee's best, and award what is due."""
     moment = utcnow()
     closed = db.session.connection().execute(_FINISH, {
         "attempt_id": attempt.id, "new_outcome": playthrough.outcome, "new_ending": playthrough.ending,
         "new_points": playthrough.points, "moment": moment,
         "review": scenario.review or _has_reply(step.action for step in playthrough.steps)})
-    if closed.rowcount != 1:
-        return Rewards(step_points)
+    if closed.rowcount == 1:
+        _settle(attempt, scenario, playthrough, moment)
+
+
+def _settle(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough, moment: datetime,
+            step_points: int = 0) -> Rewards:
+    """What an attempt that has just finished earns: its best result, courses completed, the active day, badges."""
     library = library_facts()
     best_possible = _max_points(attempt.kind, attempt.content_hash)
     improvement = record_result(Finish(
         attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome, scenario.title,
         dict(playthrough.skills), best_possible is not None and playthrough.points >= best_possible,
         courses_holding(attempt.content_id, library)))
+    # Read once, after the result is in: course completion and badges are judged on it, kept up to date here.
+    standing = standing_of(attempt.user_id, library)
     finished: list[str] = []
     if playthrough.outcome == "passed":
         # In the same transaction, so a course is complete exactly when its last module is passed.
-        finished = record_completions(attempt.user_id, scenario_id=attempt.content_id, library=library)
+        finished = record_completions(attempt.user_id, scenario_id=attempt.content_id, library=library,
+                                      standing=standing)
         celebrate_courses(attempt.user_id, finished, library)
-    badges = tuple(after_finish(attempt.user_id, moment, library))
+        standing = standing.with_courses(finished)
+    badges = tuple(after_finish(attempt.user_id, moment, library, standing))
     return Rewards(step_points, improvement + sum(badge.points for badge in badges), badges,
                    course_titles(finished, library))

@@ -17,7 +17,7 @@ from .lessons import lesson_text
 from .models import Attempt, CourseCompletion, LessonOpen, LibraryEntry
 from .models.play import ACTIVE
 from .models.users import utcnow
-from .rewards import (EarnedBadge, LibraryFacts, award_due_badges, celebrate_courses, completed_courses,
+from .rewards import (EarnedBadge, LibraryFacts, Standing, award_due_badges, celebrate_courses, completed_courses,
                       library_facts)
 
 
@@ -208,22 +208,33 @@ def _modules_passed(user_id: int, course: Course) -> list[bool]:
             for module in course.modules]
 
 
+def _modules_passed_in(standing: Standing, course: Course) -> list[bool]:
+    """For each module of a course, whether the standing shows it passed (a lesson: opened)."""
+    passed = standing.passed
+    return [(course.id, module.ref) in standing.lessons if module.kind == "lesson" else module.ref in passed
+            for module in course.modules]
+
+
 def record_completions(user_id: int, course_id: str | None = None, scenario_id: str | None = None,
-                       library: LibraryFacts | None = None) -> list[str]:
-    """Record every course (one, or those using a scenario) this trainee has just completed; inside `write`."""
+                       library: LibraryFacts | None = None, standing: Standing | None = None) -> list[str]:
+    """Record every course (one, or those using a scenario) this trainee has just completed; inside `write`.
+
+    `standing`, when given, is the trainee's standing read in this transaction: it answers what is passed,
+    opened and completed without asking the database again.
+    """
     library = library or library_facts()
     candidates = [course for course in library.courses.values()
                   if (course_id is None or course.id == course_id)
                   and (scenario_id is None or any(module.ref == scenario_id for module in course.modules))]
     if not candidates:
         return []
-    completed = completed_courses(user_id)
+    completed = standing.facts.courses_done if standing is not None else completed_courses(user_id)
     newly = []
     for course in candidates:
-        if course.id in completed or not course_complete(_modules_passed(user_id, course)):
+        if course.id in completed:
             continue
-        version_id = db.session.scalar(select(LibraryEntry.version_id).where(LibraryEntry.content_id == course.id,
-                                                                             LibraryEntry.active.is_(True)))
-        if version_id is not None and record_completion(user_id, course.id, version_id):
+        passed = _modules_passed(user_id, course) if standing is None else _modules_passed_in(standing, course)
+        version_id = library.versions.get(course.id)
+        if course_complete(passed) and version_id is not None and record_completion(user_id, course.id, version_id):
             newly.append(course.id)
     return newly

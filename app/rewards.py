@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import lru_cache
-
-from datetime import date
+from typing import Any
 
 from sqlalchemy import String, bindparam, case, cast, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +18,8 @@ from .engine.calendar import streak
 from .engine.model import Badge, Course, Scenario
 from .extensions import db
 from .game_rules import day_of, today
-from .models import (ActivityDay, BadgeAward, BestResult, ContentVersion, CourseCompletion, KudosEvent, LibraryEntry,
-                     Review, SkillScore, User)
+from .models import (ActivityDay, BadgeAward, BestResult, ContentVersion, CourseCompletion, KudosEvent, LessonOpen,
+                     LibraryEntry, Review, SkillScore, User)
 from .models.content import SCENARIO_KINDS
 from .models.users import utcnow
 from .points import award
@@ -36,6 +35,7 @@ class LibraryFacts:
     scenarios: dict[str, Scenario]
     courses: dict[str, Course]
     badges: tuple[Badge, ...]
+    versions: dict[str, int] = field(default_factory=dict)  # content id -> active version id
 
     def scenario_skills(self, content_id: str) -> frozenset[str]:
         """The skills a scenario trains (none for one no longer in the library)."""
@@ -58,7 +58,7 @@ class EarnedBadge:
 
 
 _ENTRIES, _VERSIONS = LibraryEntry.__table__, ContentVersion.__table__
-_ACTIVE_VERSIONS = (select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.content_hash)
+_ACTIVE_VERSIONS = (select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.content_hash, _ENTRIES.c.version_id)
                     .join_from(_ENTRIES, _VERSIONS, _VERSIONS.c.id == _ENTRIES.c.version_id)
                     .where(_ENTRIES.c.active.is_(True)).order_by(_ENTRIES.c.content_id))
 
@@ -66,15 +66,16 @@ _ACTIVE_VERSIONS = (select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.c
 def library_facts() -> LibraryFacts:
     """The active library's facts, rebuilt only when some active version changes."""
     rows = db.session.connection().execute(_ACTIVE_VERSIONS)
-    return _library_facts(tuple((content_id, kind, digest) for content_id, kind, digest in rows))
+    return _library_facts(tuple((content_id, kind, digest, version_id)
+                                for content_id, kind, digest, version_id in rows))
 
 
 @lru_cache(maxsize=16)
-def _library_facts(entries: tuple[tuple[str, str, str], ...]) -> LibraryFacts:
+def _library_facts(entries: tuple[tuple[str, str, str, int], ...]) -> LibraryFacts:
     scenarios: dict[str, Scenario] = {}
     courses: dict[str, Course] = {}
     badges: tuple[Badge, ...] = ()
-    for content_id, kind, digest in entries:
+    for content_id, kind, digest, _version_id in entries:
         content = stored_by_hash(kind, digest)
         if kind in SCENARIO_KINDS and isinstance(content, Scenario):
             scenarios[content_id] = content
@@ -82,7 +83,8 @@ def _library_facts(entries: tuple[tuple[str, str, str], ...]) -> LibraryFacts:
             courses[content_id] = content
         elif content_id == CATALOGUE_IDS["badges"] and isinstance(content, list):
             badges = tuple(item for item in content if isinstance(item, Badge))
-    return LibraryFacts(scenarios, courses, badges)
+    versions = {content_id: version_id for content_id, _, _, version_id in entries}
+    return LibraryFacts(scenarios, courses, badges, versions)
 
 
 def courses_holding(content_id: str, library: LibraryFacts | None = None) -> tuple[str, ...]:
@@ -126,22 +128,26 @@ def well_graded_count(user_id: int) -> int:
 
 
 def _standing_statement() -> Any:
-    """One query for everything badges ask about a trainee, as (kind, name, number, flag) rows."""
+    """One query for all that badges and course completion ask about a trainee, as (kind, name, detail, n, flag)."""
     user_id = bindparam("user_id")
     recent_days = (select(ActivityDay.day).where(ActivityDay.user_id == user_id)
                    .order_by(ActivityDay.day.desc()).limit(STREAK_LOOKBACK_DAYS).subquery())
+    nothing = cast(literal(""), String)
     return union_all(
-        select(literal("held"), BadgeAward.badge_id, literal(0), literal(0)).where(BadgeAward.user_id == user_id),
-        select(literal("best"), BestResult.content_id, case((BestResult.outcome == "passed", 1), else_=0),
+        select(literal("held"), BadgeAward.badge_id, nothing, literal(0), literal(0))
+        .where(BadgeAward.user_id == user_id),
+        select(literal("best"), BestResult.content_id, nothing, case((BestResult.outcome == "passed", 1), else_=0),
                case((BestResult.perfect.is_(True), 1), else_=0)).where(BestResult.user_id == user_id),
-        select(literal("skill"), SkillScore.skill_id, SkillScore.points, literal(0))
+        select(literal("skill"), SkillScore.skill_id, nothing, SkillScore.points, literal(0))
         .where(SkillScore.user_id == user_id),
-        select(literal("course"), CourseCompletion.course_id, literal(0), literal(0))
+        select(literal("course"), CourseCompletion.course_id, nothing, literal(0), literal(0))
         .where(CourseCompletion.user_id == user_id),
-        select(literal("day"), cast(recent_days.c.day, String), literal(0), literal(0)),
-        select(literal("points"), literal(""), User.points_total, literal(0)).where(User.id == user_id),
+        select(literal("lesson"), LessonOpen.course_id, LessonOpen.lesson, literal(0), literal(0))
+        .where(LessonOpen.user_id == user_id),
+        select(literal("day"), cast(recent_days.c.day, String), nothing, literal(0), literal(0)),
+        select(literal("points"), nothing, nothing, User.points_total, literal(0)).where(User.id == user_id),
         # total / max >= 4 / 5, in whole numbers so no database rounds it.
-        select(literal("graded"), literal(""), func.count(), literal(0)).select_from(Review).where(
+        select(literal("graded"), nothing, nothing, func.count(), literal(0)).select_from(Review).where(
             Review.trainee_id == user_id, Review.score_max > 0, Review.score_total * 5 >= Review.score_max * 4))
 
 
@@ -151,21 +157,38 @@ _STANDING = _standing_statement()
 
 @dataclass(frozen=True)
 class Standing:
-    """The badges a trainee holds and the facts their criteria ask about."""
+    """The badges a trainee holds, the facts their criteria ask about, and what course completion needs."""
 
     held: frozenset[str]
     facts: Facts
+    days: tuple[date, ...] = ()
+    lessons: frozenset[tuple[str, str]] = frozenset()  # (course id, lesson) opened
+
+    @property
+    def passed(self) -> frozenset[str]:
+        """Scenario ids with a passed best result."""
+        return frozenset(record.content_id for record in self.facts.records if record.passed)
+
+    def with_day(self, day: date) -> Standing:
+        """The standing once `day` counts as an active day."""
+        days = tuple(sorted({*self.days, day}, reverse=True))
+        return replace(self, days=days, facts=replace(self.facts, streak_days=streak(days, today())))
+
+    def with_courses(self, course_ids: Iterable[str]) -> Standing:
+        """The standing once these courses count as completed."""
+        return replace(self, facts=replace(self.facts, courses_done=self.facts.courses_done | frozenset(course_ids)))
 
 
 def standing_of(user_id: int, library: LibraryFacts) -> Standing:
-    """Held badges and badge facts of one trainee, in a single query."""
+    """Held badges, badge facts and course progress of one trainee, in a single query."""
     held: set[str] = set()
     records: list[ScenarioRecord] = []
     skill_totals: dict[str, int] = {}
     courses: set[str] = set()
+    lessons: set[tuple[str, str]] = set()
     days: list[date] = []
     points = graded = 0
-    for kind, name, number, flag in db.session.connection().execute(_STANDING, {"user_id": user_id}):
+    for kind, name, detail, number, flag in db.session.connection().execute(_STANDING, {"user_id": user_id}):
         if kind == "held":
             held.add(name)
         elif kind == "best":
@@ -174,6 +197,8 @@ def standing_of(user_id: int, library: LibraryFacts) -> Standing:
             skill_totals[name] = number
         elif kind == "course":
             courses.add(name)
+        elif kind == "lesson":
+            lessons.add((name, detail))
         elif kind == "day":
             days.append(date.fromisoformat(name[:10]))
         elif kind == "points":
@@ -182,7 +207,7 @@ def standing_of(user_id: int, library: LibraryFacts) -> Standing:
             graded = number or 0
     days.sort(reverse=True)
     facts = Facts(tuple(records), points, skill_totals, frozenset(courses), streak(days, today()), graded)
-    return Standing(frozenset(held), facts)
+    return Standing(frozenset(held), facts, tuple(days), frozenset(lessons))
 
 
 def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int | None = None) -> bool:
@@ -196,12 +221,17 @@ def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int 
     return True
 
 
-def award_due_badges(user_id: int, library: LibraryFacts | None = None) -> list[EarnedBadge]:
-    """Award every badge whose criteria now hold and that the trainee lacks; each is held at most once."""
+def award_due_badges(user_id: int, library: LibraryFacts | None = None,
+                     standing: Standing | None = None) -> list[EarnedBadge]:
+    """Award every badge whose criteria now hold and that the trainee lacks; each is held at most once.
+
+    `standing`, when given, is the trainee's standing as this transaction has it now, read and kept up to date
+    by the caller; otherwise it is read here.
+    """
     library = library or library_facts()
     if not library.badges:
         return []
-    standing = standing_of(user_id, library)
+    standing = standing or standing_of(user_id, library)
     due = [badge for badge in library.badges if badge.id not in standing.held]
     earned: list[EarnedBadge] = []
     for _ in range(3):
@@ -248,10 +278,17 @@ def record_active_day(user_id: int, moment: datetime) -> None:
     db.session.connection().execute(_active_day(), {"user_id": user_id, "day": day_of(moment)})
 
 
-def after_finish(user_id: int, moment: datetime, library: LibraryFacts | None = None) -> list[EarnedBadge]:
-    """Everything a finished attempt sets off, inside its write transaction."""
-    record_active_day(user_id, moment)
-    return award_due_badges(user_id, library)
+def after_finish(user_id: int, moment: datetime, library: LibraryFacts, standing: Standing) -> list[EarnedBadge]:
+    """The active day and the badges a finished attempt sets off, inside its write transaction.
+
+    `standing` is the trainee's standing read in this transaction after the attempt's result was recorded
+    (with any course it completed): the day is written only when it is new, and badges are judged on it.
+    """
+    day = day_of(moment)
+    if day not in standing.days:
+        record_active_day(user_id, moment)
+        standing = standing.with_day(day)
+    return award_due_badges(user_id, library, standing)
 
 
 def badge_progress(user_id: int) -> list[tuple[Badge, list[Requirement]]]:

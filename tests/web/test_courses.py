@@ -138,6 +138,29 @@ def test_completion_is_detected_when_an_attempt_finishes(app, trainee):
         assert rewards.completed_courses(user_id(app)) == {"goosh-dadan"}
 
 
+def test_a_course_completes_when_its_last_scenario_is_passed_after_its_lessons_were_opened(app, trainee):
+    trainee.get("/courses/first-week/lessons/1")
+    pass_loyalty_case(trainee)
+    trainee.get("/courses/first-week/lessons/4")
+    fail_late_delivery(trainee)
+    assert completions(app) == 0  # a failed attempt passes nothing
+    pass_late_delivery(trainee)
+    assert completions(app) == 1
+    with app.app_context():
+        assert rewards.completed_courses(user_id(app)) == {"first-week"}
+    pass_late_delivery(trainee)
+    assert completions(app) == 1
+
+
+def test_a_passed_scenario_leaves_a_course_with_an_unopened_lesson_incomplete(app, trainee):
+    pass_late_delivery(trainee)
+    pass_loyalty_case(trainee)
+    trainee.get("/courses/first-week/lessons/1")
+    assert completions(app) == 0  # lesson 4 is still unopened
+    trainee.get("/courses/first-week/lessons/4")
+    assert completions(app) == 1
+
+
 def test_record_completion_reports_whether_it_was_new(app, trainee):
     from app.database import write
 

@@ -218,6 +218,38 @@ def test_an_attempt_abandoned_after_it_was_read_records_nothing(app, trainee, mo
     assert step_count(app, attempt_id) == 0
 
 
+def test_an_ending_whose_attempt_was_abandoned_after_it_was_read_records_and_pays_nothing(app, trainee, monkeypatch):
+    # The step that ends an attempt moves it on and finishes it in one guarded update: a restart in between wins.
+    attempt_id = start(trainee)
+
+    def restarted_elsewhere(row):
+        attempts.restart_attempt(row.user_id, row.id)
+        return row
+
+    change_after_first_read(monkeypatch, restarted_elsewhere)
+    assert act(trainee, attempt_id, 1, choice="blame").status_code == 422
+    assert step_count(app, attempt_id) == 0
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert (attempt.status, attempt.outcome, attempt.points) == ("abandoned", "unfinished", 0)
+        assert db.session.scalar(select(func.count()).select_from(PointsEntry)) == 0
+
+
+def test_an_ending_step_records_the_step_and_finishes_the_attempt_together(app, trainee):
+    attempt_id = start(trainee)
+    assert act(trainee, attempt_id, 1, choice="blame").status_code == 303
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert (attempt.status, attempt.outcome, attempt.ending, attempt.points, attempt.step_count) == (
+            "finished", "failed", "failure", 0, 1)  # an attempt never totals below 0
+        assert attempt.finished_at is not None and not attempt.needs_review
+        step = db.session.scalars(select(AttemptStep).where(AttemptStep.attempt_id == attempt_id)).one()
+        assert (step.number, step.action, step.points) == (1, "blame", -5)
+    assert act(trainee, attempt_id, 1, choice="blame").status_code == 303  # a replay changes nothing
+    assert act(trainee, attempt_id, 2, choice="acknowledge").status_code == 422
+    assert step_count(app, attempt_id) == 1
+
+
 def test_missing_or_forged_fields_are_a_400(trainee):
     attempt_id = start(trainee)
     assert trainee.post(f"/attempts/{attempt_id}/act", data={"choice": "acknowledge"}).status_code == 400

@@ -128,10 +128,11 @@ _MOVE_ON_STATEMENT = (
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.step_count == bindparam("previous"),
            _ATTEMPTS.c.status == ACTIVE)
     .values(step_count=bindparam("number"), points=bindparam("total"), actions=bindparam("recorded")))
+# What finishing sets, from the values `_finishing` gives.
+_FINISHING = {"status": FINISHED, "outcome": bindparam("new_outcome"), "ending": bindparam("new_ending"),
+              "finished_at": bindparam("moment"), "needs_review": bindparam("review")}
 # The same guard for a step that ends the attempt: it moves on and finishes in one UPDATE.
-_MOVE_ON_AND_FINISH_STATEMENT = _MOVE_ON_STATEMENT.values(
-    status=FINISHED, outcome=bindparam("new_outcome"), ending=bindparam("new_ending"),
-    finished_at=bindparam("created_at"), needs_review=bindparam("review"))
+_MOVE_ON_AND_FINISH_STATEMENT = _MOVE_ON_STATEMENT.values(**_FINISHING)
 _MOVE_ON = DirectStatement(lambda: _MOVE_ON_STATEMENT)
 _MOVE_ON_AND_FINISH = DirectStatement(lambda: _MOVE_ON_AND_FINISH_STATEMENT)
 _RECORD_STEP = DirectStatement(lambda: insert(_STEPS).values({name: bindparam(name) for name in _STEP_COLUMNS}))
@@ -151,9 +152,7 @@ _MOVE_ON_AND_RECORD = DirectStatement(lambda: _and_record(_MOVE_ON_STATEMENT))
 _MOVE_ON_FINISH_AND_RECORD = DirectStatement(lambda: _and_record(_MOVE_ON_AND_FINISH_STATEMENT))
 
 _FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.status == ACTIVE)
-           .values(status=FINISHED, outcome=bindparam("new_outcome"), ending=bindparam("new_ending"),
-                   points=bindparam("new_points"), finished_at=bindparam("moment"),
-                   needs_review=bindparam("review")))
+           .values(points=bindparam("new_points"), **_FINISHING))
 
 
 def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
@@ -309,8 +308,7 @@ def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -
               "feedback": list(step.feedback), "shown": dict(step.shown), "created_at": utcnow(),
               "total": playthrough.points, "recorded": [*row.actions, step.action]}
     if playthrough.finished:
-        values.update(new_outcome=playthrough.outcome, new_ending=playthrough.ending,
-                      review=scenario.review or _has_reply(recorded.action for recorded in playthrough.steps))
+        values.update(_finishing(scenario, playthrough, values["created_at"]))
 
         def record_and_close() -> Rewards:
             _record_step(values, finishing=True)
@@ -343,6 +341,12 @@ def _same_step(actions: tuple[str, ...], step_number: int, action: Action) -> bo
     return step_number <= len(actions) and actions[step_number - 1] == str(action)
 
 
+def _finishing(scenario: Scenario, playthrough: Playthrough, moment: datetime) -> dict[str, Any]:
+    """The values `_FINISHING` sets for a playthrough that has reached its ending at `moment`."""
+    return {"new_outcome": playthrough.outcome, "new_ending": playthrough.ending, "moment": moment,
+            "review": scenario.review or _has_reply(step.action for step in playthrough.steps)}
+
+
 def _has_reply(actions: Iterable[str]) -> bool:
     """Whether any recorded action is a written reply (those attempts wait for a mentor's review)."""
     return any(action.startswith("reply:") for action in actions)
@@ -359,9 +363,7 @@ def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough) ->
     """Mark an attempt finished, let its points count toward the trainee's best, and award what is due."""
     moment = utcnow()
     closed = db.session.connection().execute(_FINISH, {
-        "attempt_id": attempt.id, "new_outcome": playthrough.outcome, "new_ending": playthrough.ending,
-        "new_points": playthrough.points, "moment": moment,
-        "review": scenario.review or _has_reply(step.action for step in playthrough.steps)})
+        "attempt_id": attempt.id, "new_points": playthrough.points, **_finishing(scenario, playthrough, moment)})
     if closed.rowcount == 1:
         _settle(attempt, scenario, playthrough, moment)
 

@@ -231,7 +231,8 @@ def award_due_badges(user_id: int, library: LibraryFacts | None = None,
     library = library or library_facts()
     if not library.badges:
         return []
-    standing = standing or standing_of(user_id, library)
+    if standing is None:
+        standing = standing_of(user_id, library)
     due = [badge for badge in library.badges if badge.id not in standing.held]
     earned: list[EarnedBadge] = []
     for _ in range(3):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app import attempts
 from app.content_sync import sync_library
 from app.extensions import db
-from app.models import Attempt, AttemptStep, PointsEntry
+from app.models import ActivityDay, Attempt, AttemptStep, BestResult, PointsEntry
 
 
 LIBRARY = Path(__file__).resolve().parent / "library"
@@ -359,6 +359,41 @@ def test_editing_or_deleting_the_file_keeps_the_attempt_on_its_version(app, trai
     assert "loyalty card" not in catalogue
     new_attempt = start(trainee)
     assert 'value="ack"' in trainee.get(f"/attempts/{new_attempt}").get_data(as_text=True)
+
+
+OVER_AT_ONCE = """\
+id: over-at-once
+title: Over before it starts
+language: en
+skills: [empathy]
+difficulty: 1
+minutes: 1
+start: done
+nodes:
+  done:
+    ending: success
+    say: The customer has already hung up, happy.
+    debrief: Nothing was asked of you this time.
+"""
+
+
+def test_an_attempt_whose_start_is_an_ending_finishes_at_once_and_counts(app, trainee, tmp_path):
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    (library / "scenarios" / "over-at-once.yaml").write_text(OVER_AT_ONCE, encoding="utf-8")
+    with app.app_context():
+        sync_library(library, None)
+    attempt_id = start(trainee, "over-at-once")
+    assert "Nothing was asked of you this time." in trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert (attempt.status, attempt.outcome, attempt.ending, attempt.points) == ("finished", "passed", "success", 0)
+        assert attempt.finished_at is not None and not attempt.needs_review
+        best = db.session.scalars(select(BestResult).where(BestResult.content_id == "over-at-once")).one()
+        assert (best.attempt_id, best.outcome, best.points) == (attempt_id, "passed", 0)
+        assert db.session.scalar(select(func.count()).select_from(ActivityDay)) == 1
+    assert step_count(app, attempt_id) == 0
+    assert start(trainee, "over-at-once") != attempt_id  # nothing left running: a new attempt
 
 
 def test_my_attempts_lists_only_mine(app, trainee, make_user):

@@ -19,12 +19,13 @@ from .engine.model import Scenario
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
 from .extensions import db
-from .models import Attempt, AttemptStep, ContentVersion, LibraryEntry
+from .models import Attempt, AttemptStep, ContentVersion, LibraryEntry, User
 from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import Finish, record_result
 from .reviews import link_retry_requests
+from .signed_in import SignedInUser, load_signed_in, signed_in_row, signed_in_with
 from .rewards import (EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding, library_facts,
                       standing_of)
 
@@ -119,6 +120,20 @@ _OWNED_ROW = (
     .outerjoin(_SKILLS_VERSIONS, _SKILLS_VERSIONS.c.id == _ATTEMPTS.c.skills_version_id)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.user_id == bindparam("user_id")))
 _OWNED_ROW_DIRECT = DirectStatement(lambda: _OWNED_ROW)
+
+
+def _signed_in_and_owned_row() -> Any:
+    """The signed-in user's row with the owned attempt row beside it (NULLs when the attempt is not theirs)."""
+    users = User.__table__
+    owned = (_ATTEMPTS.join(_VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
+             .outerjoin(_SKILLS_VERSIONS, _SKILLS_VERSIONS.c.id == _ATTEMPTS.c.skills_version_id))
+    ours = (_ATTEMPTS.c.id == bindparam("attempt_id")) & (_ATTEMPTS.c.user_id == users.c.id)
+    return signed_in_row().add_columns(*_OWNED_ROW.selected_columns).select_from(users.outerjoin(owned, ours))
+
+
+_SIGNED_IN_AND_OWNED_ROW = DirectStatement(_signed_in_and_owned_row)
+# Session.info key: (user id, attempt id, the owned row's columns or None), read with the signed-in user.
+_READ_WITH_USER = "attempt_read_with_user"
 _STEPS = AttemptStep.__table__
 _STEP_COLUMNS = ("attempt_id", "number", "node", "action", "answer", "points", "skills", "feedback", "shown",
                  "created_at")
@@ -155,8 +170,26 @@ _FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _A
            .values(points=bindparam("new_points"), **_FINISHING))
 
 
+def signed_in_with_attempt(user_id: int, token: str, view_args: Mapping[str, Any]) -> SignedInUser | None:
+    """Load the signed-in user and the attempt their URL names in one statement; the attempt waits for `_owned_row`."""
+    attempt_id = view_args.get("attempt_id")
+    if not isinstance(attempt_id, int):
+        return load_signed_in(user_id, token)
+    found = signed_in_with(_SIGNED_IN_AND_OWNED_ROW, user_id, token, {"attempt_id": attempt_id})
+    if found is None:
+        return None
+    user, owned = found
+    db.session.info[_READ_WITH_USER] = (user_id, attempt_id, owned if owned[0] is not None else None)
+    return user
+
+
 def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
-    row = _OWNED_ROW_DIRECT.first(db.session.connection(), {"attempt_id": attempt_id, "user_id": user_id})
+    # Taken once: a second read in the same request (after a lost race, say) goes to the database.
+    read = db.session.info.pop(_READ_WITH_USER, None)
+    if read is not None and read[:2] == (user_id, attempt_id):
+        row = read[2]
+    else:
+        row = _OWNED_ROW_DIRECT.first(db.session.connection(), {"attempt_id": attempt_id, "user_id": user_id})
     if row is None:
         raise NotFound("no such attempt")
     id_, owner, content_id, status, outcome, points, step_count, actions, kind, content_hash, skills_hash = row

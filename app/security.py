@@ -59,12 +59,12 @@ def init_app(app: Flask) -> None:
 
 def load_user(login_id: str) -> Any:
     """Find the user for a session or remember-me id `USERID:TOKEN`; a rotated token no longer matches."""
-    from .signed_in import load_signed_in
+    from .signed_in import load_for_request
 
     user_id, _, token = login_id.partition(":")
     if not (user_id.isascii() and user_id.isdigit()) or not token or int(user_id) > MAX_ID:
         return None
-    return load_signed_in(int(user_id), token)
+    return load_for_request(int(user_id), token)
 
 
 def _refuse_nul_bytes() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Mapping
 
+from flask import has_request_context, request
 from flask_login import UserMixin
 from sqlalchemy import bindparam, func, select, true
 
@@ -24,10 +25,11 @@ def _unseen_reviews(user_id: Any) -> Any:
             .where(Review.trainee_id == user_id, Review.seen_revision < Review.revision).scalar_subquery())
 
 
-def _signed_in_row() -> Any:
+def signed_in_row() -> Any:
     """The user behind a session id, only while the account is active and the token still matches.
 
-    The header's count of unseen reviews comes along: every trainee's page shows it.
+    The header's count of unseen reviews comes along: every trainee's page shows it. A statement that
+    reads another row with the user adds its columns after these.
     """
     return select(User.id, User.display_name, User.role, User.points_total, User.leaderboard_hidden,
                   _unseen_reviews(User.id).label("unseen_reviews")).where(
@@ -35,7 +37,12 @@ def _signed_in_row() -> Any:
 
 
 # Every request of a signed-in user runs it, so it skips SQLAlchemy's execution path.
-_SIGNED_IN_ROW = DirectStatement(_signed_in_row)
+_SIGNED_IN_ROW = DirectStatement(signed_in_row)
+_USER_COLUMNS = 6
+
+# Per endpoint, a loader that reads the row its view starts with in the same statement as the user.
+ReadWithUser = Callable[[int, str, Mapping[str, Any]], "SignedInUser | None"]
+_READ_WITH_USER: dict[str, ReadWithUser] = {}
 
 
 _READ_AGAIN = {
@@ -107,6 +114,32 @@ def load_signed_in(user_id: int, token: str) -> SignedInUser | None:
     """The signed-in snapshot for a session's user id and token, or None when it no longer holds."""
     row = _SIGNED_IN_ROW.first(db.session.connection(), {"user_id": user_id, "token": token})
     return None if row is None else SignedInUser(row, token)
+
+
+def signed_in_with(statement: DirectStatement, user_id: int, token: str,
+                   values: Mapping[str, Any]) -> tuple[SignedInUser, tuple[Any, ...]] | None:
+    """The snapshot and the extra columns of a statement that extends `signed_in_row()`; None as there."""
+    row = statement.first(db.session.connection(), {**values, "user_id": user_id, "token": token})
+    if row is None:
+        return None
+    return SignedInUser(row[:_USER_COLUMNS], token), row[_USER_COLUMNS:]
+
+
+def read_with_user(endpoint: str, load: ReadWithUser) -> None:
+    """Have requests to `endpoint` load the user with `load(user_id, token, view_args)`.
+
+    On PostgreSQL every statement is a network round trip; a view that starts by reading one row
+    named in its URL can have it come with the user.
+    """
+    _READ_WITH_USER[endpoint] = load
+
+
+def load_for_request(user_id: int, token: str) -> SignedInUser | None:
+    """The signed-in snapshot, read together with the endpoint's first row where one is registered."""
+    load = _READ_WITH_USER.get(request.endpoint or "") if has_request_context() else None
+    if load is None or not request.view_args:
+        return load_signed_in(user_id, token)
+    return load(user_id, token, request.view_args)
 
 
 def snapshot_of(user: User) -> SignedInUser:

@@ -13,6 +13,7 @@ from ..database import writes_through_write
 from ..game_rules import level_for
 from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
+from ..signed_in import read_with_user
 from .args import int_arg
 from .htmx import is_partial, redirect_to, render
 from .toasts import announce
@@ -26,6 +27,9 @@ def init_app(app: Flask) -> None:
     """Register the blueprint and the header's points counter."""
     app.register_blueprint(bp)
     app.context_processor(_header_points)
+    # Both views start by reading the attempt their URL names: it comes in the statement that loads the user.
+    for endpoint in ("play.attempt", "play.act"):
+        read_with_user(endpoint, attempts.signed_in_with_attempt)
 
 
 def _header_points() -> dict[str, object]:

@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import attempts
 from app.content_sync import sync_library
 from app.extensions import db
-from app.models import ActivityDay, Attempt, AttemptStep, BestResult, PointsEntry
+from app.models import ActivityDay, Attempt, AttemptStep, BestResult, PointsEntry, User
 
 
 LIBRARY = Path(__file__).resolve().parent / "library"
@@ -40,6 +40,11 @@ def ledger(app, key: str | None = None) -> list[tuple[str, int]]:
         if key:
             query = query.where(PointsEntry.key == key)
         return [tuple(row) for row in db.session.execute(query)]
+
+
+def db_user_id(app, username: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.username == username))
 
 
 def step_count(app, attempt_id: int) -> int:
@@ -308,6 +313,38 @@ def test_someone_elses_attempt_is_404_everywhere(app, trainee, make_user):
     assert act(other, attempt_id, 1, choice="acknowledge").status_code == 404
     assert other.post(f"/attempts/{attempt_id}/restart").status_code == 404
     assert step_count(app, attempt_id) == 0
+
+
+def test_the_attempt_named_in_the_url_is_read_with_the_signed_in_user(app, trainee, monkeypatch):
+    attempt_id = start(trainee)
+    separate_reads = []
+    read = attempts._OWNED_ROW_DIRECT.first
+    monkeypatch.setattr(attempts._OWNED_ROW_DIRECT, "first", lambda *args: separate_reads.append(args) or read(*args))
+    assert trainee.get(f"/attempts/{attempt_id}").status_code == 200
+    assert act(trainee, attempt_id, 1, HX, choice="acknowledge").status_code == 200
+    assert 'name="step" value="2"' in trainee.get(f"/attempts/{attempt_id}", headers=HX).get_data(as_text=True)
+    assert separate_reads == []
+    assert step_count(app, attempt_id) == 1
+
+
+def test_an_attempt_read_with_the_user_is_used_once_then_read_again(app, trainee, make_user):
+    attempt_id = start(trainee)
+    owner = db_user_id(app, "ayse")
+    with app.test_request_context(f"/attempts/{attempt_id}"):
+        token = db.session.get(User, owner).session_token
+        user = attempts.signed_in_with_attempt(owner, token, {"attempt_id": attempt_id})
+        assert user is not None and user.id == owner
+        db.session.execute(update(Attempt).where(Attempt.id == attempt_id).values(step_count=7))
+        assert attempts._owned_row(owner, attempt_id).step_count == 0  # as read with the user
+        assert attempts._owned_row(owner, attempt_id).step_count == 7  # read again
+        db.session.rollback()
+        other = make_user("mehmet")
+        other_token = db.session.get(User, other).session_token
+        stranger = attempts.signed_in_with_attempt(other, other_token, {"attempt_id": attempt_id})
+        assert stranger is not None and stranger.id == other
+        with pytest.raises(attempts.NotFound):
+            attempts._owned_row(other, attempt_id)
+        assert attempts.signed_in_with_attempt(owner, "stale-token", {"attempt_id": attempt_id}) is None
 
 
 def test_trainee_text_is_escaped(trainee):

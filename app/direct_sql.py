@@ -11,13 +11,14 @@ lost connection is invalidated, as SQLAlchemy itself would do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+Fetch = Literal["one", "all", "rowcount"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,10 @@ class _Plan:
 
     def row(self, raw: Sequence[Any] | None) -> tuple[Any, ...] | None:
         """A fetched row with each column converted by its type (JSON parsed on SQLite, say)."""
-        if raw is None:
-            return None
+        return None if raw is None else self.converted(raw)
+
+    def converted(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        """The values of a fetched row, each converted by its column's type."""
         return tuple(value if convert is None or value is None else convert(value)
                      for value, convert in zip(raw, self.results))
 
@@ -84,20 +87,27 @@ class DirectStatement:
     def first(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row the statement returns, or None."""
         plan = self.plan(connection.dialect)
-        return plan.row(self._run(connection, plan, values, fetch=True))
+        return plan.row(self._run(connection, plan, values, "one"))
+
+    def all(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row the statement returns."""
+        plan = self.plan(connection.dialect)
+        return [plan.converted(raw) for raw in self._run(connection, plan, values, "all")]
 
     def rowcount(self, connection: Connection, values: Mapping[str, Any]) -> int:
         """Run an INSERT, UPDATE or DELETE and return how many rows it touched."""
-        return self._run(connection, self.plan(connection.dialect), values, fetch=False)
+        return self._run(connection, self.plan(connection.dialect), values, "rowcount")
 
     @staticmethod
-    def _run(connection: Connection, plan: _Plan, values: Mapping[str, Any], fetch: bool) -> Any:
+    def _run(connection: Connection, plan: _Plan, values: Mapping[str, Any], fetch: Fetch) -> Any:
         parameters = plan.parameters(values)
         dbapi_connection = connection.connection.dbapi_connection
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(plan.sql, parameters)
-            return cursor.fetchone() if fetch else cursor.rowcount
+            if fetch == "one":
+                return cursor.fetchone()
+            return cursor.fetchall() if fetch == "all" else cursor.rowcount
         except connection.dialect.loaded_dbapi.Error as exc:
             if connection.dialect.is_disconnect(exc, dbapi_connection, cursor):
                 connection.invalidate(exc)

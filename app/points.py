@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from sqlalchemy import bindparam, func, select, update
 
 from .database import prebuilt, upsert_insert, write
+from .direct_sql import DirectStatement
 from .extensions import db
 from .models import BestResult, PointsEntry, User
 from .models.users import utcnow
@@ -81,8 +82,9 @@ class Finish:
 
 
 _BEST = BestResult.__table__
-_CURRENT_BEST = select(_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills).where(
-    _BEST.c.user_id == bindparam("trainee"), _BEST.c.content_id == bindparam("scenario"))
+_CURRENT_BEST = DirectStatement(lambda: select(_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills)
+                                .where(_BEST.c.user_id == bindparam("trainee"),
+                                       _BEST.c.content_id == bindparam("scenario")))
 # Compare-and-set: the row changes only if it still holds what was read.
 # (Bind names differ from column names: SQLAlchemy keeps those for the SET clause.)
 _SAME_BEST = _BEST.update().where(
@@ -109,7 +111,7 @@ def record_result(finish: Finish) -> int:
     connection = db.session.connection()
     keys = {"trainee": user_id, "scenario": content_id}
     for _ in range(20):
-        current = connection.execute(_CURRENT_BEST, keys).first()
+        current = _CURRENT_BEST.first(connection, keys)
         if current is None:
             created = connection.execute(_first_best(), {
                 "user_id": user_id, "content_id": content_id, "points": finish.points, "outcome": finish.outcome, "attempt_id": finish.attempt_id,
@@ -118,15 +120,16 @@ def record_result(finish: Finish) -> int:
                 continue
             previous, previous_skills = 0, {}
         else:
-            previous, previous_skills = current.points, current.skills or {}
-            better_outcome = finish.outcome == "passed" and current.outcome != "passed"
-            newly_perfect = finish.perfect and not current.perfect
+            previous, was_outcome, was_perfect, was_skills = current
+            previous_skills = was_skills or {}
+            better_outcome = finish.outcome == "passed" and was_outcome != "passed"
+            newly_perfect = finish.perfect and not was_perfect
             if finish.points <= previous and not better_outcome and not newly_perfect:
                 return 0
             improved = finish.points > previous
-            was = {**keys, "was_points": previous, "was_outcome": current.outcome, "was_perfect": current.perfect,
-                   "new_outcome": "passed" if better_outcome else current.outcome,
-                   "new_perfect": current.perfect or finish.perfect}
+            was = {**keys, "was_points": previous, "was_outcome": was_outcome, "was_perfect": was_perfect,
+                   "new_outcome": "passed" if better_outcome else was_outcome,
+                   "new_perfect": was_perfect or finish.perfect}
             if improved:
                 changed = connection.execute(_RAISE_BEST, {**was, "new_points": finish.points,
                                                            "new_attempt": finish.attempt_id,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .content_sync import CATALOGUE_IDS, stored_by_hash
 from .database import prebuilt, upsert_insert, write
+from .direct_sql import DirectStatement
 from .engine.badges import Facts, Requirement, ScenarioRecord, holds, requirements
 from .engine.calendar import streak
 from .engine.model import Badge, Course, Scenario
@@ -58,16 +59,15 @@ class EarnedBadge:
 
 
 _ENTRIES, _VERSIONS = LibraryEntry.__table__, ContentVersion.__table__
-_ACTIVE_VERSIONS = (select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.content_hash, _ENTRIES.c.version_id)
-                    .join_from(_ENTRIES, _VERSIONS, _VERSIONS.c.id == _ENTRIES.c.version_id)
-                    .where(_ENTRIES.c.active.is_(True)).order_by(_ENTRIES.c.content_id))
+_ACTIVE_VERSIONS = DirectStatement(lambda: (
+    select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.content_hash, _ENTRIES.c.version_id)
+    .join_from(_ENTRIES, _VERSIONS, _VERSIONS.c.id == _ENTRIES.c.version_id)
+    .where(_ENTRIES.c.active.is_(True)).order_by(_ENTRIES.c.content_id)))
 
 
 def library_facts() -> LibraryFacts:
     """The active library's facts, rebuilt only when some active version changes."""
-    rows = db.session.connection().execute(_ACTIVE_VERSIONS)
-    return _library_facts(tuple((content_id, kind, digest, version_id)
-                                for content_id, kind, digest, version_id in rows))
+    return _library_facts(tuple(_ACTIVE_VERSIONS.all(db.session.connection(), {})))
 
 
 @lru_cache(maxsize=16)
@@ -151,8 +151,9 @@ def _standing_statement() -> Any:
             Review.trainee_id == user_id, Review.score_max > 0, Review.score_total * 5 >= Review.score_max * 4))
 
 
-# Built once: it runs after every finished attempt.
-_STANDING = _standing_statement()
+# Built once and run on the DBAPI cursor: it runs after every finished attempt, and SQLAlchemy's cache key
+# for a statement this size cost more than the query.
+_STANDING = DirectStatement(_standing_statement)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def standing_of(user_id: int, library: LibraryFacts) -> Standing:
     lessons: set[tuple[str, str]] = set()
     days: list[date] = []
     points = graded = 0
-    for kind, name, detail, number, flag in db.session.connection().execute(_STANDING, {"user_id": user_id}):
+    for kind, name, detail, number, flag in _STANDING.all(db.session.connection(), {"user_id": user_id}):
         if kind == "held":
             held.add(name)
         elif kind == "best":

@@ -68,6 +68,18 @@ def test_rows_read_directly_come_back_typed(app: Flask, attempt_id: int) -> None
         assert READ.first(db.session.connection(), {"attempt_id": attempt_id, "number": 2}) is None
 
 
+def test_every_row_comes_back_typed_in_order(app: Flask, attempt_id: int) -> None:
+    every = DirectStatement(lambda: select(STEPS.c.number, STEPS.c.skills, STEPS.c.created_at)
+                            .where(STEPS.c.attempt_id == bindparam("attempt_id")).order_by(STEPS.c.number.desc()))
+    with app.test_request_context(method="POST"):
+        db.session.execute(insert(AttemptStep), [_step(attempt_id, 1), _step(attempt_id, 2)])
+        db.session.commit()
+        rows = every.all(db.session.connection(), {"attempt_id": attempt_id})
+        assert [(number, skills) for number, skills, _ in rows] == [(2, {"empathy": 3}), (1, {"empathy": 3})]
+        assert all(isinstance(created_at, datetime) for *_, created_at in rows)
+        assert every.all(db.session.connection(), {"attempt_id": attempt_id + 1000}) == []
+
+
 def test_an_update_counts_its_rows_and_honours_its_fixed_values(app: Flask, attempt_id: int) -> None:
     with app.test_request_context(method="POST"):
         connection = db.session.connection()

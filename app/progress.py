@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import bindparam, exists, func, literal_column, select
 
 from . import board_cache
 from .boards import board_mode
-from .catalogue import AttemptSummary, my_attempts, skill_names
+from .catalogue import AttemptSummary, my_attempts
 from .database import write
 from .engine.badges import Requirement
 from .engine.levels import LevelProgress
@@ -146,12 +146,12 @@ def held_badges(user_id: int) -> list[HeldBadge]:
 
 def badge_shelf(user_id: int) -> BadgeShelf:
     """The badges a trainee holds and those still to earn, with their progress on every requirement."""
-    return BadgeShelf(held_badges(user_id), badge_progress(user_id), skill_names())
+    library = library_facts()
+    return BadgeShelf(held_badges(user_id), badge_progress(user_id, library), dict(library.skill_names))
 
 
-def skill_profile(totals: dict[str, int]) -> list[SkillBar]:
+def skill_profile(totals: dict[str, int], names: Mapping[str, str]) -> list[SkillBar]:
     """Every catalogue skill with the trainee's total over their best attempts (0 when untrained)."""
-    names = skill_names()
     ids = list(names) + sorted(skill for skill in totals if skill not in names)
     return [SkillBar(skill, names.get(skill, skill), int(totals.get(skill, 0))) for skill in ids]
 
@@ -172,7 +172,7 @@ def dashboard(user: User) -> Dashboard:
     library = library_facts()
     facts = standing_of(user.id, library).facts
     points = int(user.points_total or 0)
-    skills = skill_profile(dict(facts.skill_totals))
+    skills = skill_profile(dict(facts.skill_totals), library.skill_names)
     passed = {record.content_id for record in facts.records if record.passed}
     return Dashboard(points, level_for(points), facts.streak_days, _held(_NEWEST_HELD, user.id), skills,
                      my_attempts(user.id, DASHBOARD_ATTEMPTS), recommend(library, passed, skills))

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import String, bindparam, case, cast, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
+from .catalogue import skill_names_in
 from .content_sync import CATALOGUE_IDS, stored_by_hash
 from .database import prebuilt, upsert_insert, write
 from .direct_sql import DirectStatement
@@ -31,12 +32,13 @@ STREAK_LOOKBACK_DAYS = 400
 
 @dataclass(frozen=True)
 class LibraryFacts:
-    """What rewards need from the library as it stands: its scenarios, courses and badge catalogue."""
+    """What rewards and boards need from the library as it stands: scenarios, courses, badges, skill names."""
 
     scenarios: dict[str, Scenario]
     courses: dict[str, Course]
     badges: tuple[Badge, ...]
     versions: dict[str, int] = field(default_factory=dict)  # content id -> active version id
+    skill_names: Mapping[str, str] = field(default_factory=dict)  # skill id -> display name
 
     def scenario_skills(self, content_id: str) -> frozenset[str]:
         """The skills a scenario trains (none for one no longer in the library)."""
@@ -84,7 +86,8 @@ def _library_facts(entries: tuple[tuple[str, str, str, int], ...]) -> LibraryFac
         elif content_id == CATALOGUE_IDS["badges"] and isinstance(content, list):
             badges = tuple(item for item in content if isinstance(item, Badge))
     versions = {content_id: version_id for content_id, _, _, version_id in entries}
-    return LibraryFacts(scenarios, courses, badges, versions)
+    skills_digest = next((digest for content_id, _, digest, _ in entries if content_id == CATALOGUE_IDS["skills"]), None)
+    return LibraryFacts(scenarios, courses, badges, versions, skill_names_in(skills_digest))
 
 
 def courses_holding(content_id: str, library: LibraryFacts | None = None) -> tuple[str, ...]:
@@ -293,9 +296,9 @@ def after_finish(user_id: int, moment: datetime, library: LibraryFacts, standing
     return award_due_badges(user_id, library, standing)
 
 
-def badge_progress(user_id: int) -> list[tuple[Badge, list[Requirement]]]:
+def badge_progress(user_id: int, library: LibraryFacts | None = None) -> list[tuple[Badge, list[Requirement]]]:
     """Each badge the trainee has not earned yet, with how far along each of its requirements is."""
-    library = library_facts()
+    library = library or library_facts()
     standing = standing_of(user_id, library)
     return [(badge, requirements(badge.criteria, standing.facts)) for badge in library.badges
             if badge.id not in standing.held]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Mapping
 
 from flask import Blueprint, Flask, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import boards, progress, teams
-from ..catalogue import skill_names
 from ..engine.model import Course
-from ..rewards import library_facts
+from ..rewards import LibraryFacts, library_facts
 from .args import int_arg
 from .htmx import redirect_to, render
 
@@ -72,14 +72,18 @@ class BoardChoices:
         return teams.visible_teams(current_user)
 
     @cached_property
+    def _library(self) -> LibraryFacts:
+        return library_facts()
+
+    @property
     def courses(self) -> dict[str, Course]:
         """The library's courses, by id."""
-        return library_facts().courses
+        return self._library.courses
 
-    @cached_property
-    def skills(self) -> dict[str, str]:
+    @property
+    def skills(self) -> Mapping[str, str]:
         """Skill names, by id."""
-        return skill_names()
+        return self._library.skill_names
 
 
 def _board_query(choices: BoardChoices) -> boards.BoardQuery:

@@ -22,7 +22,7 @@ from tests.web.conftest import PASSWORD
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 # Statements per page, the sign-in's user lookup and the header's review count included.
-BUDGETS = {"/dashboard": 8, "/profile": 6, "/points": 3, "/points?before=1000000": 3, "/feed": 6}
+BUDGETS = {"/dashboard": 7, "/profile": 5, "/points": 3, "/points?before=1000000": 3, "/feed": 6}
 
 
 @pytest.fixture
@@ -266,3 +266,12 @@ def test_sqlite_plans_read_one_page_by_the_indexes_built_for_them(app, desk):
     assert "SEARCH kudos_events USING COVERING INDEX kudos_by_author (user_id=?)" in by_member, by_member
     history = plan(app, progress._ROWS_BEFORE, user_id=desk["ayse"], before=10)
     assert "ledger_by_user (user_id=? AND id<?)" in history and "TEMP B-TREE" not in history, history
+
+
+def test_the_library_facts_carry_the_skill_names_pages_show(app):
+    from app.catalogue import skill_names
+    from app.rewards import library_facts
+
+    with app.app_context():
+        names = skill_names()
+        assert names and dict(library_facts().skill_names) == names

@@ -25,9 +25,9 @@ from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
 from .points import Finish, record_result
 from .reviews import link_retry_requests
-from .signed_in import SignedInUser, load_signed_in, signed_in_row, signed_in_with
 from .rewards import (EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding, library_facts,
                       standing_of)
+from .signed_in import SignedInUser, load_signed_in, signed_in_row, signed_in_with
 
 # Each action replays the ones before it, so an endless loop must end somewhere.
 MAX_STEPS = 300
@@ -111,7 +111,8 @@ class AttemptRow:
 _ATTEMPTS = Attempt.__table__
 _VERSIONS = ContentVersion.__table__
 _SKILLS_VERSIONS = _VERSIONS.alias("skills_versions")
-# Built once: the play step runs this on every request, and building a statement costs more than running it.
+# Built once: building a statement costs more than running it. A play page reads its attempt with the
+# signed-in user (below); this alone serves restarts and reads again after a lost race.
 _OWNED_ROW = (
     select(_ATTEMPTS.c.id, _ATTEMPTS.c.user_id, _ATTEMPTS.c.content_id, _ATTEMPTS.c.status, _ATTEMPTS.c.outcome,
            _ATTEMPTS.c.points, _ATTEMPTS.c.step_count, _ATTEMPTS.c.actions, _VERSIONS.c.kind,
@@ -133,7 +134,7 @@ def _signed_in_and_owned_row() -> Any:
 
 _SIGNED_IN_AND_OWNED_ROW = DirectStatement(_signed_in_and_owned_row)
 # Session.info key: (user id, attempt id, the owned row's columns or None), read with the signed-in user.
-_READ_WITH_USER = "attempt_read_with_user"
+_PRE_READ = "attempt_read_with_user"
 _STEPS = AttemptStep.__table__
 _STEP_COLUMNS = ("attempt_id", "number", "node", "action", "answer", "points", "skills", "feedback", "shown",
                  "created_at")
@@ -179,13 +180,13 @@ def signed_in_with_attempt(user_id: int, token: str, view_args: Mapping[str, Any
     if found is None:
         return None
     user, owned = found
-    db.session.info[_READ_WITH_USER] = (user_id, attempt_id, owned if owned[0] is not None else None)
+    db.session.info[_PRE_READ] = (user_id, attempt_id, owned if owned[0] is not None else None)
     return user
 
 
 def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
     # Taken once: a second read in the same request (after a lost race, say) goes to the database.
-    read = db.session.info.pop(_READ_WITH_USER, None)
+    read = db.session.info.pop(_PRE_READ, None)
     if read is not None and read[:2] == (user_id, attempt_id):
         row = read[2]
     else:

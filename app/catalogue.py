@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Mapping
 
 from sqlalchemy import bindparam, select
@@ -39,10 +40,14 @@ class CatalogueItem:
 
 @lru_cache(maxsize=64)
 def skill_names_in(digest: str | None) -> Mapping[str, str]:
-    """Skill ids to their display names in one stored skills catalogue (none without one); versions never change."""
+    """Skill ids to their display names in one stored skills catalogue (none without one); versions never change.
+
+    Read-only: every caller in the process shares the cached mapping.
+    """
     if digest is None:
-        return {}
-    return {skill.id: skill.name for skill in stored_by_hash("skills", digest) if isinstance(skill, Skill)}
+        return MappingProxyType({})
+    return MappingProxyType({skill.id: skill.name for skill in stored_by_hash("skills", digest)
+                             if isinstance(skill, Skill)})
 
 
 def skill_names() -> dict[str, str]:

@@ -1,11 +1,14 @@
 """Statements on the hottest paths, compiled once per dialect and run straight on the DBAPI cursor.
 
-SQLAlchemy's execution path (cache key, execution context, result object, events) costs several times
-what SQLite or PostgreSQL spend on a small indexed query, and a play step runs four of them. A
+SQLAlchemy's execution path (cache key, execution context, result object) costs several times what
+SQLite or PostgreSQL spend on a small indexed query, and every request runs some: the signed-in user
+(with a play page's attempt), a play step's write, a finished attempt's standing and library. A
 `DirectStatement` keeps SQLAlchemy for what it is good at here, writing the SQL for the dialect and
 converting values through the columns' own types, and skips the rest. It runs on the session's
-connection, inside the session's transaction; DBAPI errors come out as SQLAlchemy's exceptions, and a
-lost connection is invalidated, as SQLAlchemy itself would do.
+connection, inside the session's transaction; `before_cursor_execute` listeners still see each statement
+(tracing, statement counts in tests); DBAPI errors come out as SQLAlchemy's exceptions, and a lost
+connection is invalidated, as SQLAlchemy itself would do. Result columns whose conversion needs the
+driver's type code (Numeric and Float on PostgreSQL) are refused when the statement is first compiled.
 """
 
 from __future__ import annotations
@@ -66,8 +69,17 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
     columns = getattr(statement, "selected_columns", None)
     if columns is None:
         columns = [*getattr(statement, "_returning", ())]
-    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-    return _Plan(compiled.string, dialect.positional, tuple(binds), results)
+    return _Plan(compiled.string, dialect.positional, tuple(binds), tuple(_converter(column, dialect)
+                                                                          for column in columns))
+
+
+def _converter(column: Any, dialect: Dialect) -> Processor:
+    """The result processor of a column's type, for types that need no cursor description to convert."""
+    try:
+        return column.type.dialect_impl(dialect).result_processor(dialect, None)
+    except Exception as exc:  # SQLAlchemy raises whatever the type's processor does without a type code
+        raise TypeError(f"a DirectStatement cannot read column {str(column)!r} of type {column.type!r} on "
+                        f"{dialect.name}: its conversion needs the cursor's description") from exc
 
 
 class DirectStatement:
@@ -103,7 +115,10 @@ class DirectStatement:
         parameters = plan.parameters(values)
         dbapi_connection = connection.connection.dbapi_connection
         cursor = dbapi_connection.cursor()
+        listeners = connection.dispatch.before_cursor_execute
         try:
+            if listeners:
+                listeners(connection, cursor, plan.sql, parameters, None, False)
             cursor.execute(plan.sql, parameters)
             if fetch == "one":
                 return cursor.fetchone()

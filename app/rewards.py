@@ -86,7 +86,8 @@ def _library_facts(entries: tuple[tuple[str, str, str, int], ...]) -> LibraryFac
         elif content_id == CATALOGUE_IDS["badges"] and isinstance(content, list):
             badges = tuple(item for item in content if isinstance(item, Badge))
     versions = {content_id: version_id for content_id, _, _, version_id in entries}
-    skills_digest = next((digest for content_id, _, digest, _ in entries if content_id == CATALOGUE_IDS["skills"]), None)
+    skills_digest = next((digest for content_id, _kind, digest, _version in entries
+                          if content_id == CATALOGUE_IDS["skills"]), None)
     return LibraryFacts(scenarios, courses, badges, versions, skill_names_in(skills_digest))
 
 

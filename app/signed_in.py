@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from flask import has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_login import UserMixin
 from sqlalchemy import bindparam, func, select, true
 
@@ -38,11 +38,11 @@ def signed_in_row() -> Any:
 
 # Every request of a signed-in user runs it, so it skips SQLAlchemy's execution path.
 _SIGNED_IN_ROW = DirectStatement(signed_in_row)
-_USER_COLUMNS = 6
+_USER_COLUMNS = len(signed_in_row().selected_columns)
 
-# Per endpoint, a loader that reads the row its view starts with in the same statement as the user.
+# app.extensions key: per endpoint, a loader that reads the row its view starts with in the user's statement.
+LOADERS = "signed_in_loaders"
 ReadWithUser = Callable[[int, str, Mapping[str, Any]], "SignedInUser | None"]
-_READ_WITH_USER: dict[str, ReadWithUser] = {}
 
 
 _READ_AGAIN = {
@@ -125,18 +125,20 @@ def signed_in_with(statement: DirectStatement, user_id: int, token: str,
     return SignedInUser(row[:_USER_COLUMNS], token), row[_USER_COLUMNS:]
 
 
-def read_with_user(endpoint: str, load: ReadWithUser) -> None:
-    """Have requests to `endpoint` load the user with `load(user_id, token, view_args)`.
+def read_with_user(app: Flask, endpoint: str, load: ReadWithUser) -> None:
+    """Have this app's requests to `endpoint` load the user with `load(user_id, token, view_args)`.
 
     On PostgreSQL every statement is a network round trip; a view that starts by reading one row
     named in its URL can have it come with the user.
     """
-    _READ_WITH_USER[endpoint] = load
+    app.extensions.setdefault(LOADERS, {})[endpoint] = load
 
 
 def load_for_request(user_id: int, token: str) -> SignedInUser | None:
     """The signed-in snapshot, read together with the endpoint's first row where one is registered."""
-    load = _READ_WITH_USER.get(request.endpoint or "") if has_request_context() else None
+    load = None
+    if has_request_context():
+        load = current_app.extensions.get(LOADERS, {}).get(request.endpoint or "")
     if load is None or not request.view_args:
         return load_signed_in(user_id, token)
     return load(user_id, token, request.view_args)

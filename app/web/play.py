@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_header_points)
     # Both views start by reading the attempt their URL names: it comes in the statement that loads the user.
     for endpoint in ("play.attempt", "play.act"):
-        read_with_user(endpoint, attempts.signed_in_with_attempt)
+        read_with_user(app, endpoint, attempts.signed_in_with_attempt)
 
 
 def _header_points() -> dict[str, object]:

@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Numeric, bindparam, cast, event, insert, literal, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.attempts import start_attempt
@@ -100,3 +100,29 @@ def test_database_errors_come_out_as_sqlalchemy_exceptions(app: Flask, attempt_i
             RECORD.rowcount(db.session.connection(), _step(attempt_id + 1000, 1))
         db.session.rollback()
         assert db.session.scalars(select(AttemptStep.id)).all() == []
+
+
+def test_statement_listeners_see_direct_statements(app: Flask, attempt_id: int) -> None:
+    seen: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        seen.append(statement)
+
+    with app.test_request_context(method="POST"):
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            READ.first(db.session.connection(), {"attempt_id": attempt_id, "number": 1})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert seen == [READ.plan(db.engine.dialect).sql]
+
+
+def test_a_column_whose_conversion_needs_the_cursor_is_refused_when_compiled(app: Flask) -> None:
+    money = DirectStatement(lambda: select(cast(literal(12), Numeric(10, 2))))
+    with app.app_context():
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            with pytest.raises(TypeError, match="cursor's description"):
+                money.first(connection, {})
+        else:
+            assert money.first(connection, {}) == (12,)

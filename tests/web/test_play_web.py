@@ -42,11 +42,6 @@ def ledger(app, key: str | None = None) -> list[tuple[str, int]]:
         return [tuple(row) for row in db.session.execute(query)]
 
 
-def db_user_id(app, username: str) -> int:
-    with app.app_context():
-        return db.session.scalar(select(User.id).where(User.username == username))
-
-
 def step_count(app, attempt_id: int) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(AttemptStep)
@@ -327,24 +322,31 @@ def test_the_attempt_named_in_the_url_is_read_with_the_signed_in_user(app, train
     assert step_count(app, attempt_id) == 1
 
 
-def test_an_attempt_read_with_the_user_is_used_once_then_read_again(app, trainee, make_user):
-    attempt_id = start(trainee)
-    owner = db_user_id(app, "ayse")
-    with app.test_request_context(f"/attempts/{attempt_id}"):
-        token = db.session.get(User, owner).session_token
-        user = attempts.signed_in_with_attempt(owner, token, {"attempt_id": attempt_id})
-        assert user is not None and user.id == owner
-        db.session.execute(update(Attempt).where(Attempt.id == attempt_id).values(step_count=7))
-        assert attempts._owned_row(owner, attempt_id).step_count == 0  # as read with the user
-        assert attempts._owned_row(owner, attempt_id).step_count == 7  # read again
+def test_an_attempt_read_with_the_user_serves_only_that_user_and_attempt_once(app, trainee, make_user):
+    first, second = start(trainee), start(trainee, "loyalty-case")
+    with app.test_request_context(f"/attempts/{first}"):
+        owner, token = db.session.execute(select(User.id, User.session_token).where(User.username == "ayse")).one()
+
+        def read_with_user(attempt_id):
+            user = attempts.signed_in_with_attempt(owner, token, {"attempt_id": attempt_id})
+            assert user is not None and user.id == owner
+
+        read_with_user(first)
+        db.session.execute(update(Attempt).where(Attempt.id == first).values(step_count=7))
+        assert attempts._owned_row(owner, first).step_count == 0  # as read with the user
+        assert attempts._owned_row(owner, first).step_count == 7  # read again
+        read_with_user(first)
+        assert attempts._owned_row(owner, second).id == second  # another attempt: read on its own
+        read_with_user(first)
+        stranger = make_user("mehmet")
+        with pytest.raises(attempts.NotFound):  # the owner's read never serves someone else
+            attempts._owned_row(stranger, first)
         db.session.rollback()
-        other = make_user("mehmet")
-        other_token = db.session.get(User, other).session_token
-        stranger = attempts.signed_in_with_attempt(other, other_token, {"attempt_id": attempt_id})
-        assert stranger is not None and stranger.id == other
+        stranger_token = db.session.get(User, stranger).session_token
+        assert attempts.signed_in_with_attempt(stranger, stranger_token, {"attempt_id": first}).id == stranger
         with pytest.raises(attempts.NotFound):
-            attempts._owned_row(other, attempt_id)
-        assert attempts.signed_in_with_attempt(owner, "stale-token", {"attempt_id": attempt_id}) is None
+            attempts._owned_row(stranger, first)
+        assert attempts.signed_in_with_attempt(owner, "stale-token", {"attempt_id": first}) is None
 
 
 def test_trainee_text_is_escaped(trainee):

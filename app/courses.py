@@ -18,7 +18,7 @@ from .models import Attempt, CourseCompletion, LessonOpen, LibraryEntry
 from .models.play import ACTIVE
 from .models.users import utcnow
 from .rewards import (EarnedBadge, LibraryFacts, Standing, award_due_badges, celebrate_courses, completed_courses,
-                      library_facts)
+                      library_facts, standing_of)
 
 
 class NotFound(LookupError):
@@ -199,15 +199,6 @@ def record_completion(user_id: int, course_id: str, version_id: int) -> bool:
     return inserted.first() is not None
 
 
-def _modules_passed(user_id: int, course: Course) -> list[bool]:
-    """For each module of a course, whether this trainee has passed it (a lesson: opened it)."""
-    passed_ids = passed_scenario_ids(user_id, {module.ref for module in course.modules if module.kind != "lesson"})
-    opened = (_opened_lessons(user_id, course.id) if any(module.kind == "lesson" for module in course.modules)
-              else set())
-    return [(module.ref in opened) if module.kind == "lesson" else (module.ref in passed_ids)
-            for module in course.modules]
-
-
 def _modules_passed_in(standing: Standing, course: Course) -> list[bool]:
     """For each module of a course, whether the standing shows it passed (a lesson: opened)."""
     passed = standing.passed
@@ -219,8 +210,8 @@ def record_completions(user_id: int, course_id: str | None = None, scenario_id: 
                        library: LibraryFacts | None = None, standing: Standing | None = None) -> list[str]:
     """Record every course (one, or those using a scenario) this trainee has just completed; inside `write`.
 
-    `standing`, when given, is the trainee's standing read in this transaction: it answers what is passed,
-    opened and completed without asking the database again.
+    `standing`, when given, is the trainee's standing read in this transaction (else it is read here): it
+    answers what is passed, opened and completed.
     """
     library = library or library_facts()
     candidates = [course for course in library.courses.values()
@@ -228,13 +219,12 @@ def record_completions(user_id: int, course_id: str | None = None, scenario_id: 
                   and (scenario_id is None or any(module.ref == scenario_id for module in course.modules))]
     if not candidates:
         return []
-    completed = standing.facts.courses_done if standing is not None else completed_courses(user_id)
+    standing = standing or standing_of(user_id, library)
     newly = []
     for course in candidates:
-        if course.id in completed:
+        if course.id in standing.facts.courses_done:
             continue
-        passed = _modules_passed(user_id, course) if standing is None else _modules_passed_in(standing, course)
         version_id = library.versions.get(course.id)
-        if course_complete(passed) and version_id is not None and record_completion(user_id, course.id, version_id):
+        if course_complete(_modules_passed_in(standing, course)) and version_id is not None and record_completion(user_id, course.id, version_id):
             newly.append(course.id)
     return newly

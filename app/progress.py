@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import AbstractSet, Any, Mapping
 
 from sqlalchemy import bindparam, exists, func, literal_column, select
 
@@ -156,7 +156,7 @@ def skill_profile(totals: dict[str, int], names: Mapping[str, str]) -> list[Skil
     return [SkillBar(skill, names.get(skill, skill), int(totals.get(skill, 0))) for skill in ids]
 
 
-def recommend(library: LibraryFacts, passed: set[str], skills: list[SkillBar]) -> Recommendation | None:
+def recommend(library: LibraryFacts, passed: AbstractSet[str], skills: list[SkillBar]) -> Recommendation | None:
     """An unpassed scenario training the weakest skill that has one; easier and shorter ones first."""
     candidates = [scenario for content_id, scenario in library.scenarios.items() if content_id not in passed]
     for bar in sorted(skills, key=lambda bar: (bar.points, bar.name)):
@@ -170,12 +170,12 @@ def recommend(library: LibraryFacts, passed: set[str], skills: list[SkillBar]) -
 def dashboard(user: User) -> Dashboard:
     """A trainee's dashboard: skills, streak and passed scenarios come from one standing query."""
     library = library_facts()
-    facts = standing_of(user.id, library).facts
+    standing = standing_of(user.id, library)
+    facts = standing.facts
     points = int(user.points_total or 0)
     skills = skill_profile(dict(facts.skill_totals), library.skill_names)
-    passed = {record.content_id for record in facts.records if record.passed}
     return Dashboard(points, level_for(points), facts.streak_days, _held(_NEWEST_HELD, user.id), skills,
-                     my_attempts(user.id, DASHBOARD_ATTEMPTS), recommend(library, passed, skills))
+                     my_attempts(user.id, DASHBOARD_ATTEMPTS), recommend(library, standing.passed, skills))
 
 
 _LEDGER = PointsEntry.__table__

@@ -77,6 +77,7 @@ def _library_facts(entries: tuple[tuple[str, str, str, int], ...]) -> LibraryFac
     scenarios: dict[str, Scenario] = {}
     courses: dict[str, Course] = {}
     badges: tuple[Badge, ...] = ()
+    skills_digest = None
     for content_id, kind, digest, _version_id in entries:
         content = stored_by_hash(kind, digest)
         if kind in SCENARIO_KINDS and isinstance(content, Scenario):
@@ -85,9 +86,9 @@ def _library_facts(entries: tuple[tuple[str, str, str, int], ...]) -> LibraryFac
             courses[content_id] = content
         elif content_id == CATALOGUE_IDS["badges"] and isinstance(content, list):
             badges = tuple(item for item in content if isinstance(item, Badge))
+        elif content_id == CATALOGUE_IDS["skills"]:
+            skills_digest = digest
     versions = {content_id: version_id for content_id, _, _, version_id in entries}
-    skills_digest = next((digest for content_id, _kind, digest, _version in entries
-                          if content_id == CATALOGUE_IDS["skills"]), None)
     return LibraryFacts(scenarios, courses, badges, versions, skill_names_in(skills_digest))
 
 

@@ -6,6 +6,8 @@ from functools import wraps
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, abort, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.routing import IntegerConverter
 from flask_login import current_user
 
@@ -46,8 +48,24 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its serializer built once per set of keys rather than on every request."""
+
+    def __init__(self) -> None:
+        self._serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """The serializer for the app's current secret key and fallbacks (built again should they change)."""
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def init_app(app: Flask) -> None:
-    """Install the user loader, the login view, the input guard and the security headers."""
+    """Install the session cookies, the user loader, the login view, the input guard and the security headers."""
+    app.session_interface = SessionCookies()
     app.url_map.converters["id"] = IdConverter
     app.before_request(_refuse_nul_bytes)
     login_manager.login_view = "auth.login"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping
 
 from flask import Blueprint, Flask, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from .. import boards, progress, teams
 from ..engine.model import Course
@@ -122,4 +124,38 @@ def feed() -> Response:
     except LookupError:
         abort(404)
     return render("progress/feed.html", "progress/_feed_items.html",
-                  items=feed.items, teams=feed.teams, team_id=feed.team_id)
+                  lines=feed_lines(feed.items), teams=feed.teams, team_id=feed.team_id)
+
+
+@dataclass(frozen=True)
+class FeedLine:
+    """One kudos event as the feed shows it: its kind, its sentence (names escaped) and its date."""
+
+    kind: str
+    message: Markup
+    iso_time: str
+    day: str
+
+
+def feed_lines(items: list[progress.FeedItem]) -> list[FeedLine]:
+    """The feed's sentences, each translated once per page rather than once per event."""
+    if not items:
+        return []
+    teammate, mentor = escape(_("A teammate")), escape(_("A mentor"))
+    # Translations are trusted markup, as in templates; names and texts are escaped before they are filled in
+    # (plain % on escaped values: Markup's own % costs more than the rest of the page's feed together).
+    earned, finished = _("%(name)s earned the badge %(badge)s"), _("%(name)s finished the course %(course)s")
+    praised = _("%(mentor)s to %(name)s:")
+    lines = []
+    for item in items:
+        name = escape(item.name) if item.name else teammate
+        if item.kind == "badge":
+            message = earned % {"name": name, "badge": escape(item.text)}
+        elif item.kind == "course":
+            message = finished % {"name": name, "course": escape(item.text)}
+        else:
+            actor = escape(item.actor) if item.actor else mentor
+            message = f"{praised % {'mentor': actor, 'name': name}} <q>{escape(item.text)}</q>"
+        lines.append(FeedLine(item.kind, Markup(message), item.created_at.isoformat(),  # noqa: S704 - escaped above
+                              item.created_at.strftime("%Y-%m-%d")))
+    return lines

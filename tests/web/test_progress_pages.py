@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import (ActivityDay, Attempt, BadgeAward, BestResult, KudosEvent, LibraryEntry, PointsEntry,
                         RetryRequest, SkillScore, User)
 from app.rewards import library_facts
+from app.web import progress as progress_views
 
 from tests.web.conftest import PASSWORD
 
@@ -236,6 +237,23 @@ def test_an_anonymous_feed_names_only_the_viewer(app, desk, monkeypatch, member_
     page = signed_in(app, "ayse").get("/feed").get_data(as_text=True)
     assert "Mate" not in page and "Ayse earned the badge Event 0" in page
     assert "A teammate earned the badge Event 3" in page and "Coach to A teammate:" in page
+
+
+def test_feed_sentences_escape_every_name_and_text_they_fill_in(app):
+    moment = datetime(2026, 3, 9, 14, 30, tzinfo=timezone.utc)
+    items = [progress.FeedItem("badge", "b", "<i>Star</i>", "A&B", None, moment),
+             progress.FeedItem("course", "c", "Care & <b>Tone</b>", None, None, moment),
+             progress.FeedItem("shoutout", "s", "<script>x</script>", "Ayse", "<Coach>", moment),
+             progress.FeedItem("shoutout", "s", "Well done", None, None, moment)]
+    with app.test_request_context("/feed"):
+        lines = progress_views.feed_lines(items)
+    assert [str(line.message) for line in lines] == [
+        "A&amp;B earned the badge &lt;i&gt;Star&lt;/i&gt;",
+        "A teammate finished the course Care &amp; &lt;b&gt;Tone&lt;/b&gt;",
+        "&lt;Coach&gt; to Ayse: <q>&lt;script&gt;x&lt;/script&gt;</q>",
+        "A mentor to A teammate: <q>Well done</q>"]
+    assert {(line.iso_time, line.day) for line in lines} == {("2026-03-09T14:30:00+00:00", "2026-03-09")}
+    assert [line.kind for line in lines] == ["badge", "course", "shoutout", "shoutout"]
 
 
 def test_a_team_outside_the_viewers_is_not_found(app, desk):

@@ -153,3 +153,14 @@ def test_points_rebuild_restores_totals_from_the_ledger(app, trainee):
     with app.app_context():
         assert db.session.get(User, user_id).points_total == ledger_total(user_id) == 20
     assert "0 totals corrected" in app.test_cli_runner().invoke(args=["points", "rebuild"]).output
+
+
+def test_a_new_secret_key_takes_effect_at_once_and_fallbacks_keep_sessions(app, trainee):
+    # The session cookie's serializer is built once per set of keys: changing the key must still be seen.
+    assert trainee.get("/library").status_code == 200
+    old = app.secret_key
+    app.config["SECRET_KEY"] = "a rotated key, long enough to mean it"
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert trainee.get("/library").status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert trainee.get("/library").status_code in (302, 303)

@@ -237,15 +237,19 @@ _BIG_TEAMS_FEED = _feed_rows(_BIG_TEAMS_PAGE)
 _SMALL_TEAMS_FEED = _feed_rows(_SMALL_TEAMS_PAGE)
 
 
-def kudos_feed(user: User, team_ids: list[int] | None) -> list[FeedItem]:
-    """The newest successes of these teams' members (of every trainee for None); hidden trainees never appear."""
+def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None = None) -> list[FeedItem]:
+    """The newest successes of these teams' members (of every trainee for None); hidden trainees never appear.
+
+    `memberships`, when the caller knows it, is how many members the teams have together (counted otherwise).
+    """
     # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
     anonymous = board_mode() == "anonymous"
     connection = db.session.connection()
     if team_ids is None:
         rows = connection.execute(_EVERYONES_FEED)
     else:
-        members = connection.execute(_MEMBERS_IN, {"team_ids": team_ids}).scalar() or 0
+        members = memberships if memberships is not None else \
+            connection.execute(_MEMBERS_IN, {"team_ids": team_ids}).scalar() or 0
         statement = _SMALL_TEAMS_FEED if members <= MEMBER_BY_MEMBER_UP_TO else _BIG_TEAMS_FEED
         rows = connection.execute(statement, {"team_ids": team_ids})
     return [FeedItem(kind, ref, text, None if anonymous and author_id != user.id else name, actor, created_at)
@@ -255,13 +259,17 @@ def kudos_feed(user: User, team_ids: list[int] | None) -> list[FeedItem]:
 def team_feed(user: User, team_id: int | None = None) -> Feed:
     """The feed of one of the viewer's visible teams, else of their own teams (everyone's when they have none,
     and for mentors and trainers); LookupError for a team they may not see."""
-    teams = visible_teams(user)
+    sees_every_team = user.has_role("mentor", "trainer")
+    # A trainee's teams come with their sizes, which pick the feed's plan: no separate count.
+    teams = visible_teams(user, count_members=not sees_every_team)
     if team_id is not None:
         if team_id not in {team.id for team in teams}:
             raise LookupError("no such team")
         scope: list[int] | None = [team_id]
-    elif teams and not user.has_role("mentor", "trainer"):
+    elif teams and not sees_every_team:
         scope = [team.id for team in teams]
     else:
         scope = None
-    return Feed(kudos_feed(user, scope), teams, team_id)
+    memberships = None if scope is None or sees_every_team else \
+        sum(team.members or 0 for team in teams if team.id in scope)
+    return Feed(kudos_feed(user, scope, memberships), teams, team_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import board_cache
@@ -44,6 +44,8 @@ class TeamName:
 
     id: int
     name: str
+    # How many people the team has, counted only where the caller asked for it.
+    members: int | None = None
 
 
 _TEAMS, _MEMBERS = Team.__table__, TeamMember.__table__
@@ -51,15 +53,22 @@ _TEAMS, _MEMBERS = Team.__table__, TeamMember.__table__
 _EVERY_TEAM = select(_TEAMS.c.id, _TEAMS.c.name).order_by(_TEAMS.c.name)
 _OWN_TEAMS = (_EVERY_TEAM.join_from(_TEAMS, _MEMBERS, _MEMBERS.c.team_id == _TEAMS.c.id)
               .where(_MEMBERS.c.user_id == bindparam("user_id")))
+_COUNTED = _MEMBERS.alias("counted")
+_MEMBER_COUNT = select(func.count()).select_from(_COUNTED).where(_COUNTED.c.team_id == _TEAMS.c.id).scalar_subquery()
+_EVERY_TEAM_COUNTED, _OWN_TEAMS_COUNTED = _EVERY_TEAM.add_columns(_MEMBER_COUNT), _OWN_TEAMS.add_columns(_MEMBER_COUNT)
 
 
-def visible_teams(user: User) -> list[TeamName]:
-    """Teams whose boards and feed a user may open: their own, or every team for mentors, trainers and admins."""
+def visible_teams(user: User, count_members: bool = False) -> list[TeamName]:
+    """Teams whose boards and feed a user may open: their own, or every team for mentors, trainers and admins.
+
+    With `count_members`, each comes with its number of members (in the same query).
+    """
+    connection = db.session.connection()
     if user.has_role("mentor", "trainer"):
-        rows = db.session.connection().execute(_EVERY_TEAM)
+        rows = connection.execute(_EVERY_TEAM_COUNTED if count_members else _EVERY_TEAM)
     else:
-        rows = db.session.connection().execute(_OWN_TEAMS, {"user_id": user.id})
-    return [TeamName(team_id, name) for team_id, name in rows]
+        rows = connection.execute(_OWN_TEAMS_COUNTED if count_members else _OWN_TEAMS, {"user_id": user.id})
+    return [TeamName(*row) for row in rows]
 
 
 def create_team(name: str) -> int:

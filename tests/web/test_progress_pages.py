@@ -25,7 +25,7 @@ from tests.web.conftest import PASSWORD
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 # Statements per page, the signed-in user's (which brings the header's review count) included.
-BUDGETS = {"/dashboard": 6, "/profile": 4, "/points": 2, "/points?before=1000000": 2, "/feed": 5}
+BUDGETS = {"/dashboard": 6, "/profile": 4, "/points": 2, "/points?before=1000000": 2, "/feed": 4}
 
 
 @pytest.fixture
@@ -237,6 +237,21 @@ def test_an_anonymous_feed_names_only_the_viewer(app, desk, monkeypatch, member_
     page = signed_in(app, "ayse").get("/feed").get_data(as_text=True)
     assert "Mate" not in page and "Ayse earned the badge Event 0" in page
     assert "A teammate earned the badge Event 3" in page and "Coach to A teammate:" in page
+
+
+def test_a_trainees_teams_come_with_their_sizes_which_choose_the_feeds_plan(app, desk, monkeypatch):
+    with app.app_context():
+        ayse, coach = db.session.get(User, desk["ayse"]), db.session.get(User, desk["coach"])
+        assert [(team.name, team.members) for team in teams.visible_teams(ayse, count_members=True)] == [("Desk", 5)]
+        assert [(team.name, team.members) for team in teams.visible_teams(coach, count_members=True)] == \
+            [("Desk", 5), ("Far", 1)]
+        assert [team.members for team in teams.visible_teams(ayse)] == [None]
+        chosen = []
+        monkeypatch.setattr(progress, "kudos_feed", lambda user, scope, memberships=None: chosen.append(
+            (scope, memberships)) or [])
+        progress.team_feed(ayse)
+        progress.team_feed(coach, desk["far"])
+    assert chosen == [([desk["desk"]], 5), ([desk["far"]], None)]
 
 
 def test_feed_sentences_escape_every_name_and_text_they_fill_in(app):

@@ -27,7 +27,7 @@ from .models.play import ACTIVE
 from .points import award
 from .review_queue import aware, claim_holder
 from .rewards import award_due_badges, post_kudos, well_graded_count
-from .signed_in import REVIEWS, stored_count
+from .signed_in import RETRIES, REVIEWS, note_changed, stored_count
 
 __all__ = ["Conflict", "Grade", "Invalid", "NotFound", "Refused", "add_comment", "link_retry_requests",
            "load_transcript", "mentor_transcript", "open_retry_requests", "parse_grade", "request_retry", "rubric_for", "save_review",
@@ -367,6 +367,7 @@ def link_retry_requests(user_id: int, content_id: str, new_attempt_id: int) -> N
         RetryRequest.trainee_id == user_id, RetryRequest.content_id == content_id,
         RetryRequest.new_attempt_id.is_(None), RetryRequest.attempt_id < new_attempt_id,
     ).values(new_attempt_id=new_attempt_id).execution_options(synchronize_session=False))
+    note_changed(user_id, RETRIES)
 
 
 _RETRIES, _ATTEMPTS = RetryRequest.__table__, Attempt.__table__

@@ -11,12 +11,12 @@ from sqlalchemy import bindparam, func, select, true
 from .database import prebuilt
 from .direct_sql import DirectStatement
 from .extensions import db
-from .models import Review, User
+from .models import RetryRequest, Review, User
 from .models.users import role_allows
 
 # (what, user id) for what changed in this session's transactions (kept in `Session.info`).
 CHANGED = "signed_in_changed"
-POINTS, REVIEWS = "points", "reviews"
+POINTS, REVIEWS, RETRIES = "points", "reviews", "retries"
 
 
 def _unseen_reviews(user_id: Any) -> Any:
@@ -25,14 +25,22 @@ def _unseen_reviews(user_id: Any) -> Any:
             .where(Review.trainee_id == user_id, Review.seen_revision < Review.revision).scalar_subquery())
 
 
+def _open_retries(user_id: Any) -> Any:
+    """How many of a trainee's retry requests no later attempt has answered yet."""
+    return (select(func.count()).select_from(RetryRequest)
+            .where(RetryRequest.trainee_id == user_id, RetryRequest.new_attempt_id.is_(None)).scalar_subquery())
+
+
 def signed_in_row() -> Any:
     """The user behind a session id, only while the account is active and the token still matches.
 
-    The header's count of unseen reviews comes along: every trainee's page shows it. A statement that
-    reads another row with the user adds its columns after these.
+    The header's count of unseen reviews comes along, as every trainee's page shows it, and the count of
+    open retry requests, so that pages with the retry banner look the requests up only when there are
+    some. A statement that reads another row with the user adds its columns after these.
     """
     return select(User.id, User.display_name, User.role, User.points_total, User.leaderboard_hidden,
-                  _unseen_reviews(User.id).label("unseen_reviews")).where(
+                  _unseen_reviews(User.id).label("unseen_reviews"),
+                  _open_retries(User.id).label("open_retries")).where(
         User.id == bindparam("user_id"), User.active == true(), User.session_token == bindparam("token"))
 
 
@@ -48,35 +56,37 @@ ReadWithUser = Callable[[int, str, Mapping[str, Any]], "SignedInUser | None"]
 _READ_AGAIN = {
     POINTS: prebuilt(lambda: select(User.points_total).where(User.id == bindparam("user_id"))),
     REVIEWS: prebuilt(lambda: select(_unseen_reviews(bindparam("user_id")))),
+    RETRIES: prebuilt(lambda: select(_open_retries(bindparam("user_id")))),
 }
 
 
 def stored_count(what: str, user_id: int) -> int:
-    """A user's points total (POINTS) or unseen reviews (REVIEWS) as stored now."""
+    """A user's points total (POINTS), unseen reviews (REVIEWS) or open retry requests (RETRIES) as stored now."""
     return int(db.session.connection().execute(_READ_AGAIN[what](), {"user_id": user_id}).scalar() or 0)
 
 
 def note_changed(user_id: int, what: str) -> None:
-    """Record that a user's points or reviews moved in this session, so a signed-in snapshot reads them again."""
+    """Record that a user's points, reviews or retry requests moved in this session, so a snapshot reads them again."""
     db.session.info.setdefault(CHANGED, set()).add((what, user_id))
 
 
 class SignedInUser(UserMixin):
     """A read-only snapshot of the signed-in user; pages that change an account load the model itself.
 
-    Loading the ORM model on every request cost more than most pages' own queries. The points total and
-    the unseen reviews are read again after this request changed them, as the header shows both.
+    Loading the ORM model on every request cost more than most pages' own queries. The points total, the
+    unseen reviews and the open retry requests are read again after this request changed them.
     """
 
     __slots__ = ("id", "display_name", "role", "leaderboard_hidden", "_counts", "_token")
 
     def __init__(self, row: tuple[Any, ...], token: str) -> None:
-        user_id, display_name, role, points_total, leaderboard_hidden, unseen_reviews = row
+        user_id, display_name, role, points_total, leaderboard_hidden, unseen_reviews, open_retries = row
         self.id: int = user_id
         self.display_name: str = display_name
         self.role: str = role
         self.leaderboard_hidden: bool = bool(leaderboard_hidden)
-        self._counts = {POINTS: int(points_total or 0), REVIEWS: int(unseen_reviews or 0)}
+        self._counts = {POINTS: int(points_total or 0), REVIEWS: int(unseen_reviews or 0),
+                        RETRIES: int(open_retries or 0)}
         self._token = token
 
     def _count(self, what: str) -> int:
@@ -95,6 +105,11 @@ class SignedInUser(UserMixin):
     def unseen_reviews(self) -> int:
         """How many of the user's reviews are new or changed since they last opened them."""
         return self._count(REVIEWS)
+
+    @property
+    def open_retries(self) -> int:
+        """How many of the user's retry requests are still waiting for a new attempt."""
+        return self._count(RETRIES)
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

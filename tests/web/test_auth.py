@@ -718,6 +718,33 @@ def test_a_checked_post_answers_with_the_token_it_sent(client: FlaskClient, make
 
 
 @pytest.mark.usefixtures("csrf_on")
+def test_pages_reuse_the_sessions_signed_token_and_only_their_own(app: Flask, client: FlaskClient,
+                                                                   make_user: Callable[..., int],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    make_user("ayse")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    later = time.time() + 30  # a token signed now would carry a different timestamp
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert csrf_token_from(client.get("/login").get_data(as_text=True)) == token
+    stranger = app.test_client()
+    theirs = csrf_token_from(stranger.get("/login").get_data(as_text=True))
+    assert theirs != token
+    assert post_login(client, "ayse", PASSWORD, data={"csrf_token": theirs}).status_code == 400
+    assert post_login(client, "ayse", PASSWORD, data={"csrf_token": token}).status_code == 303
+
+
+@pytest.mark.usefixtures("csrf_on")
+def test_expiring_tokens_are_signed_afresh_for_every_page(app: Flask, client: FlaskClient, make_user: Callable[..., int],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    make_user("ayse")
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    later = time.time() + 30
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert csrf_token_from(client.get("/login").get_data(as_text=True)) != token
+
+
+@pytest.mark.usefixtures("csrf_on")
 def test_setup_without_csrf_token_creates_nothing(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         token = accounts.announce_setup_token() or ""

@@ -122,7 +122,9 @@ def test_each_page_sends_the_same_few_statements_for_a_new_and_a_busy_trainee(ap
         with statements() as seen:
             assert client.get(page).status_code == 200
         counts[username] = len(seen)
-    assert counts["fresh"] == counts["busy"] <= BUDGETS[page], counts
+    # The retry banner looks the requests up only for a trainee who has some (the busy one).
+    banner = 1 if page == "/dashboard" else 0
+    assert counts["fresh"] + banner == counts["busy"] <= BUDGETS[page], counts
 
 
 def test_the_busy_trainees_pages_show_what_was_filled(app, make_user):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from app.database import write
 from app.extensions import db
-from app.models import User
+from app.models import Attempt, LibraryEntry, RetryRequest, User
 from app.points import award
+from app.reviews import link_retry_requests
 from app.security import load_user
 from app.signed_in import SignedInUser
 
@@ -55,3 +56,22 @@ def test_the_total_is_read_again_after_an_award_to_this_user_only(app: Flask, ma
         assert user.points_total == 5
         write(lambda: award(me, "bonus:again", 3, "Bonus"))
         assert user.points_total == 8
+
+
+def test_open_retry_requests_are_counted_and_read_again_once_answered(app: Flask,
+                                                                     make_user: Callable[..., int]) -> None:
+    me, mentor = make_user("ayse"), make_user("mehmet", "mentor")
+    with app.app_context():
+        version_id = db.session.scalar(select(LibraryEntry.version_id).where(LibraryEntry.content_id == "late-delivery"))
+        old, new = (db.session.execute(insert(Attempt).values(
+            user_id=me, version_id=version_id, content_id="late-delivery", status=status, step_count=0, actions=[],
+        ).returning(Attempt.id)).scalar() for status in ("finished", "active"))
+        db.session.execute(insert(RetryRequest).values(attempt_id=old, trainee_id=me, mentor_id=mentor,
+                                                       content_id="late-delivery", note="Once more"))
+        db.session.commit()
+    with app.test_request_context():
+        user = load_user(f"{me}:{_token(app, me)}")
+        assert user.open_retries == 1
+        write(lambda: link_retry_requests(me, "late-delivery", new))
+        assert user.open_retries == 0
+        assert load_user(f"{mentor}:{_token(app, mentor)}").open_retries == 0

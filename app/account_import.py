@@ -77,7 +77,7 @@ def import_users(csv_text: str | bytes, dry_run: bool) -> ImportReport:
         return clashes
 
     try:
-        clashes = write(insert)
+        clashes = write(insert, durable=True)
     except IntegrityError:
         clashes = [ImportProblem(0, _("Another admin created some of these usernames meanwhile; try again."))]
     return ImportReport(names, clashes, dry_run, created=not clashes)

@@ -147,7 +147,7 @@ def create_user(username: str, password: str, role: str = "trainee", display_nam
         return user
 
     try:
-        return write(insert)
+        return write(insert, durable=True)
     except IntegrityError as exc:  # another worker took the name between the check and the insert
         raise NameTaken(_("The username %(name)s is taken.", name=name)) from exc
 
@@ -188,7 +188,7 @@ def _change(user_id: int, **values: Any) -> User:
         if "role" in values or "active" in values:
             board_cache.bump_version()  # who is on the boards changed: every cached board is out of date
         return user
-    return write(apply)
+    return write(apply, durable=True)
 
 
 def logout(user_id: int) -> None:
@@ -222,7 +222,7 @@ def _set_password(user_id: int, password_hash: str) -> User:
         user.password_hash = password_hash
         user.session_token = new_token()
         return user
-    return write(apply)
+    return write(apply, durable=True)
 
 
 def set_role(user_id: int, role: str, by: int | None = None) -> User:
@@ -347,4 +347,4 @@ def claim_setup(token: str, username: str, display_name: str | None, password: s
         db.session.add(user)
         db.session.flush()
         return user
-    return write(apply)
+    return write(apply, durable=True)

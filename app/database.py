@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, Iterator, TypeVar
 
 from flask import Flask, current_app, has_app_context, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -22,6 +22,9 @@ T = TypeVar("T")
 V = TypeVar("V", bound=Callable[..., Any])
 WRITES_THROUGH_WRITE = "writes_through_write"
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+_durable: ContextVar[bool] = ContextVar("durable", default=False)
+# How PostgreSQL commits unless a write asks to be durable (the SYNCHRONOUS_COMMIT setting).
+SYNCHRONOUS_COMMIT_LEVELS = ("off", "local", "remote_write", "on", "remote_apply")
 BUSY_TIMEOUT_MS = 10_000
 RETRIES = 8
 _RETRYABLE = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
@@ -160,9 +163,25 @@ def _create_private_file(database: str | None) -> None:
     os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+def postgres_connect_options(url: str, synchronous_commit: str, engine_options: dict[str, Any]) -> dict[str, Any]:
+    """Engine options that start every PostgreSQL session with the configured `synchronous_commit`.
+
+    Sent with the connection's start-up packet (libpq's `options`), so it costs no statement.
+    """
+    if not url.startswith("postgresql"):
+        return engine_options
+    if synchronous_commit not in SYNCHRONOUS_COMMIT_LEVELS:
+        raise ValueError(f"SYNCHRONOUS_COMMIT must be one of {', '.join(SYNCHRONOUS_COMMIT_LEVELS)}, "
+                         f"not {synchronous_commit!r}")
+    connect_args = dict(engine_options.get("connect_args") or {})
+    given = connect_args.get("options", "")
+    connect_args["options"] = f"{given} -c synchronous_commit={synchronous_commit}".strip()
+    return {**engine_options, "connect_args": connect_args}
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
         # Let SQLAlchemy's "begin" event decide how transactions start (pysqlite's own handling is off).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -172,6 +191,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        record.info[_SQLITE_SYNC] = "NORMAL"
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
@@ -184,8 +204,17 @@ def _tune_sqlite(engine: Engine) -> None:
             _begin(connection, "BEGIN")
 
 
+_SQLITE_SYNC = "sqlite_synchronous"
+
+
 def _begin(connection: Any, sql: str) -> None:
     try:
+        if sql == "BEGIN IMMEDIATE":
+            # Only outside a transaction may SQLite's safety level change: a durable write syncs its commit.
+            wanted = "FULL" if _durable.get() else "NORMAL"
+            if connection.connection.info.get(_SQLITE_SYNC) != wanted:
+                connection.connection.dbapi_connection.execute(f"PRAGMA synchronous={wanted}")
+                connection.connection.info[_SQLITE_SYNC] = wanted
         connection.connection.dbapi_connection.execute(sql)
     except connection.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, (), exc, connection.dialect.loaded_dbapi.Error) from exc
@@ -213,8 +242,13 @@ def _writers_turn() -> Iterator[None]:
         yield
 
 
-def write(fn: Callable[[], T], one_statement: bool = False) -> T:
+def write(fn: Callable[[], T], one_statement: bool = False, durable: bool = False) -> T:
     """Run `fn` in one write transaction and commit; retry from the start while the database is busy.
+
+    Commits return before they reach the disk (PostgreSQL's `synchronous_commit = off` by default,
+    SQLite's `synchronous = NORMAL`): a crash of the database server can lose the last moments of play,
+    never half a transaction. A `durable` write (accounts, passwords, sessions) returns only once its
+    commit is on disk.
 
     `one_statement` promises that on PostgreSQL `fn` changes the database with a single statement, which
     PostgreSQL applies whole or not at all by itself: where the request's reads run on their own, that
@@ -223,7 +257,7 @@ def write(fn: Callable[[], T], one_statement: bool = False) -> T:
     session = db.session
     sqlite = is_sqlite(db.engine)
     pending = session.new or session.dirty or session.deleted
-    if one_statement and not pending and not sqlite and reads_only():
+    if one_statement and not durable and not pending and not sqlite and reads_only():
         return _with_retries(lambda _attempt: _rolled_back_on_error(fn))
     # A SQLite connection that has only read in autocommit can take the write lock itself, sparing the
     # session a commit and a second connection checkout.
@@ -236,21 +270,24 @@ def write(fn: Callable[[], T], one_statement: bool = False) -> T:
         session.commit()
 
     def transaction(attempt: int) -> T:
-        token = _write_intent.set(True)
+        token, durable_token = _write_intent.set(True), _durable.set(durable)
         try:
             # Rolled back inside the turn, so the next writer never finds this one's transaction still open.
             with _writers_turn():
-                return _rolled_back_on_error(lambda: _committed(fn, upgrade and attempt == 0))
+                return _rolled_back_on_error(lambda: _committed(fn, upgrade and attempt == 0, durable))
         finally:
+            _durable.reset(durable_token)
             _write_intent.reset(token)
 
     return _with_retries(transaction)
 
 
-def _committed(fn: Callable[[], T], take_lock_first: bool) -> T:
+def _committed(fn: Callable[[], T], take_lock_first: bool, durable: bool = False) -> T:
     """Run `fn` and commit; first take SQLite's write lock on the connection already held, if asked."""
     if take_lock_first:
         _begin(db.session.connection(), "BEGIN IMMEDIATE")
+    if durable and not is_sqlite(db.engine) and current_app.config.get("SYNCHRONOUS_COMMIT", "on") != "on":
+        db.session.execute(text("SET LOCAL synchronous_commit = on"))
     result = fn()
     db.session.commit()
     return result
@@ -296,7 +333,6 @@ def upgrade_schema(app: Flask) -> None:
     from pathlib import Path
 
     from flask_migrate import upgrade
-    from sqlalchemy import text
 
     with app.app_context():
         if is_sqlite(db.engine):

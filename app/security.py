@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, abort, current_app, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.routing import IntegerConverter
 from flask_login import current_user
 
@@ -37,6 +39,9 @@ HEADERS = {
 }
 
 
+# Session values a view cannot change in place: a session made only of these may be shared between requests.
+PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
+
 # The largest id a database integer column holds; ids in URLs and query strings stay within it.
 MAX_ID = 2**31 - 1
 
@@ -49,18 +54,51 @@ class IdConverter(IntegerConverter):
 
 
 class SessionCookies(SecureCookieSessionInterface):
-    """Flask's signed session cookie, its serializer built once per set of keys rather than on every request."""
+    """Flask's signed session cookie, with its serializer built and each cookie checked once per set of keys.
+
+    A browser sends the same cookie until the session changes, so the worker remembers what a cookie it
+    has verified held (at most `DECODED_KEPT` of them) and only checks its age again. Only sessions of
+    plain values are remembered: a view may change a list or dict inside the session in place.
+    """
+
+    DECODED_KEPT = 4096
 
     def __init__(self) -> None:
         self._serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+        # cookie -> (its values, when it was signed, as Unix seconds); emptied when full or the keys change.
+        self._decoded: dict[str, tuple[dict[str, Any], int]] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         """The serializer for the app's current secret key and fallbacks (built again should they change)."""
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
         cached = self._serializer
         if cached is None or cached[0] != keys:
+            self._decoded = {}
             cached = self._serializer = (keys, super().get_signing_serializer(app))
         return cached[1]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """The session the request's cookie holds: Flask's answer, without verifying a known cookie again."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self._decoded.get(cookie)
+        if known is not None:
+            age = int(time.time()) - known[1]
+            return self.session_class(known[0] if 0 <= age <= max_age else {})
+        try:
+            data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if isinstance(data, dict) and all(type(value) in PLAIN_VALUES for value in data.values()):
+            if len(self._decoded) >= self.DECODED_KEPT:
+                self._decoded = {}
+            self._decoded[cookie] = (dict(data), int(signed_at.timestamp()))
+        return self.session_class(data)
 
 
 def init_app(app: Flask) -> None:

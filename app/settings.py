@@ -56,6 +56,8 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
         "LEADERBOARD_NEIGHBOURS": 3,
         # How long a computed board is served to everyone before it is computed again; 0 computes every time.
         "BOARD_CACHE_SECONDS": 30,
+        # PostgreSQL's synchronous_commit for play and progress; account changes always wait for the disk.
+        "SYNCHRONOUS_COMMIT": "off",
         "LANGUAGES": ["en", "tr", "fa"],
         # Scored by mentors when a scenario names no `rubric` of its own: ids, labels, 0 to max each.
         "DEFAULT_RUBRIC": [
@@ -73,7 +75,7 @@ def defaults(app: Flask, project_root: Path) -> dict[str, Any]:
 def from_environment() -> dict[str, Any]:
     """Settings from the environment variables listed in the README (DATABASE_URL, SECRET_KEY and others)."""
     found: dict[str, Any] = {}
-    for name in ("TIME_ZONE", "WEEK_START"):
+    for name in ("TIME_ZONE", "WEEK_START", "SYNCHRONOUS_COMMIT"):
         if os.environ.get(name):
             found[name] = os.environ[name].strip()
     if os.environ.get("LEVELS"):

@@ -164,3 +164,50 @@ def test_a_new_secret_key_takes_effect_at_once_and_fallbacks_keep_sessions(app, 
     assert trainee.get("/library").status_code == 200
     app.config["SECRET_KEY_FALLBACKS"] = []
     assert trainee.get("/library").status_code in (302, 303)
+
+
+def _counting_session_checks(monkeypatch) -> list[str]:
+    from itsdangerous import URLSafeTimedSerializer
+
+    checked: list[str] = []
+    original = URLSafeTimedSerializer.loads
+
+    def loads(self, value, *args, **kwargs):
+        checked.append(value)
+        return original(self, value, *args, **kwargs)
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads", loads)
+    return checked
+
+
+def test_a_known_session_cookie_is_verified_once_but_its_age_still_counts(app, trainee, monkeypatch):
+    import app.security as security
+
+    assert trainee.get("/library").status_code == 200
+    checked = _counting_session_checks(monkeypatch)
+    assert trainee.get("/library").status_code == 200
+    assert trainee.get("/library").status_code == 200
+    assert len(checked) <= 1  # only a cookie this worker had not seen yet
+    later = security.time.time() + app.permanent_session_lifetime.total_seconds() + 60
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert trainee.get("/library").status_code in (302, 303)
+
+
+def test_a_session_holding_a_list_is_verified_on_every_request(app, trainee, monkeypatch):
+    # A view may change a list inside the session in place; a remembered copy would share it.
+    with trainee.session_transaction() as session:
+        session["notes"] = ["first"]
+    checked = _counting_session_checks(monkeypatch)
+    for _ in range(3):
+        assert trainee.get("/library").status_code == 200
+    assert len(checked) == 3
+    with trainee.session_transaction() as session:
+        assert session["notes"] == ["first"]
+
+
+def test_a_forged_session_cookie_is_refused_even_beside_known_ones(app, trainee, client):
+    assert trainee.get("/library").status_code == 200
+    cookie = trainee.get_cookie("session")
+    assert cookie is not None
+    payload, _, signature = cookie.value.rpartition(".")
+    client.set_cookie("session", payload + "." + signature[::-1])
+    assert client.get("/library").status_code in (302, 303)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, delete, func, select, text, true, update
 
-from . import board_cache
+from . import board_cache, library_version
 from .database import upsert_insert, write
 from .engine.library import read_stored
 from .engine.model import Badge, Course, Scenario, Skill
@@ -112,6 +112,7 @@ def sync_library(root: Path, static_dir: Path | None) -> SyncResult:
             ContentVersion, LibraryEntry.version_id == ContentVersion.id).where(ContentVersion.source.in_(skipped))))
         gone = LibraryEntry.content_id.not_in(seen) if seen else true()
         db.session.execute(update(LibraryEntry).where(gone).values(active=False))
+        library_version.bump()
         refresh_changed_courses(courses_before)
         return SyncResult(files=len(reports), new_versions=new_versions, skipped=skipped)
 

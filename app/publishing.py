@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from . import library_version
 from .content_reload import files_digest
 from .content_sync import (active_course_versions, bundle_hash, describe_content, published_kinds,
                            refresh_changed_courses, stored_lessons)
@@ -174,6 +175,7 @@ def publish(user_id: int, draft: Draft) -> Published:
             content_id=content_id, kind=kind, version_id=version_id, active=True, updated_at=utcnow(),
         ).on_conflict_do_update(index_elements=["content_id"], set_={
             "kind": kind, "version_id": version_id, "active": True, "updated_at": utcnow()}))
+        library_version.bump()
         refresh_changed_courses(courses_before)
         return Published(content_id, number, new=True)
 

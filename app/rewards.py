@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .catalogue import skill_names_in
 from .content_sync import CATALOGUE_IDS, stored_by_hash
+from . import library_version
 from .database import prebuilt, upsert_insert, write
 from .direct_sql import DirectStatement
 from .engine.badges import Facts, Requirement, ScenarioRecord, holds, requirements
@@ -62,14 +63,30 @@ class EarnedBadge:
 
 _ENTRIES, _VERSIONS = LibraryEntry.__table__, ContentVersion.__table__
 _ACTIVE_VERSIONS = DirectStatement(lambda: (
-    select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.content_hash, _ENTRIES.c.version_id)
+    select(_ENTRIES.c.content_id, _ENTRIES.c.kind, _VERSIONS.c.content_hash, _ENTRIES.c.version_id,
+           library_version.version_now().label("library_version"))
     .join_from(_ENTRIES, _VERSIONS, _VERSIONS.c.id == _ENTRIES.c.version_id)
     .where(_ENTRIES.c.active.is_(True)).order_by(_ENTRIES.c.content_id)))
+# Library version -> the facts read under it, in this worker (a few: versions only ever move on).
+_FACTS_BY_VERSION: dict[str, LibraryFacts] = {}
+_VERSIONS_KEPT = 4
 
 
 def library_facts() -> LibraryFacts:
-    """The active library's facts, rebuilt only when some active version changes."""
-    return _library_facts(tuple(_ACTIVE_VERSIONS.all(db.session.connection(), {})))
+    """The active library's facts: this worker's copy while the library's version is the one the request saw."""
+    seen = library_version.seen_version()
+    kept = _FACTS_BY_VERSION.get(seen) if seen is not None else None
+    if kept is not None:
+        return kept
+    rows = _ACTIVE_VERSIONS.all(db.session.connection(), {})
+    facts = _library_facts(tuple(row[:4] for row in rows))
+    version = rows[0][4] if rows else None
+    # Facts read after this session changed the library may yet be rolled back: never kept.
+    if version is not None and not library_version.changed_here():
+        if len(_FACTS_BY_VERSION) >= _VERSIONS_KEPT:
+            _FACTS_BY_VERSION.clear()
+        _FACTS_BY_VERSION[version] = facts
+    return facts
 
 
 @lru_cache(maxsize=16)

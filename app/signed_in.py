@@ -8,6 +8,7 @@ from flask import Flask, current_app, has_request_context, request
 from flask_login import UserMixin
 from sqlalchemy import bindparam, func, select, true
 
+from . import library_version
 from .database import prebuilt
 from .direct_sql import DirectStatement
 from .extensions import db
@@ -36,11 +37,13 @@ def signed_in_row() -> Any:
 
     The header's count of unseen reviews comes along, as every trainee's page shows it, and the count of
     open retry requests, so that pages with the retry banner look the requests up only when there are
-    some. A statement that reads another row with the user adds its columns after these.
+    some; so does the library's version, so that pages know whether the worker's library facts are
+    current. A statement that reads another row with the user adds its columns after these.
     """
     return select(User.id, User.display_name, User.role, User.points_total, User.leaderboard_hidden,
                   _unseen_reviews(User.id).label("unseen_reviews"),
-                  _open_retries(User.id).label("open_retries")).where(
+                  _open_retries(User.id).label("open_retries"),
+                  library_version.version_now().label("library_version")).where(
         User.id == bindparam("user_id"), User.active == true(), User.session_token == bindparam("token"))
 
 
@@ -80,7 +83,8 @@ class SignedInUser(UserMixin):
     __slots__ = ("id", "display_name", "role", "leaderboard_hidden", "_counts", "_token")
 
     def __init__(self, row: tuple[Any, ...], token: str) -> None:
-        user_id, display_name, role, points_total, leaderboard_hidden, unseen_reviews, open_retries = row
+        user_id, display_name, role, points_total, leaderboard_hidden, unseen_reviews, open_retries, version = row
+        library_version.note_seen(version)
         self.id: int = user_id
         self.display_name: str = display_name
         self.role: str = role

@@ -25,6 +25,12 @@ _SETTINGS = AppSetting.__table__
 _MODE_NOW = select(_SETTINGS.c.value).where(_SETTINGS.c.key == MODE_SETTING).scalar_subquery()
 _VERSION_NOW = select(_SETTINGS.c.value).where(_SETTINGS.c.key == board_cache.VERSION_SETTING).scalar_subquery()
 _MODE = select(_MODE_NOW)
+
+
+def mode_now() -> Any:
+    """The stored board mode as a scalar subquery, to read along with another statement (then `known_mode`)."""
+    return _MODE_NOW
+
 _MODE_AND_VERSION = select(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"))
 
 
@@ -62,14 +68,14 @@ class Board:
     below: list[Row] = field(default_factory=list)
 
 
-def _known_mode(value: str | None) -> str:
+def known_mode(value: str | None) -> str:
     """The stored mode, or "on" when none (or an unknown one) is stored."""
     return value if value in MODES else "on"
 
 
 def board_mode() -> str:
     """Whether boards are on, anonymous (every name but the viewer's hidden) or off; admins choose."""
-    return _known_mode(db.session.connection().execute(_MODE).scalar())
+    return known_mode(db.session.connection().execute(_MODE).scalar())
 
 
 def set_board_mode(mode: str) -> None:
@@ -259,7 +265,7 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id}).first()
     # A viewer off this board (a mentor, a trainee yet to score here) has no row to bring the settings along.
     settings = row if row is not None else connection.execute(_MODE_AND_VERSION).one()
-    mode, version = _known_mode(settings.mode), settings.version or "0"
+    mode, version = known_mode(settings.mode), settings.version or "0"
     if mode == "off":
         return Board(query, mode)
     size = int(current_app.config["LEADERBOARD_SIZE"])

@@ -13,7 +13,7 @@ from typing import AbstractSet, Any, Mapping
 from sqlalchemy import bindparam, exists, func, literal_column, select
 
 from . import board_cache
-from .boards import board_mode
+from .boards import known_mode, mode_now
 from .catalogue import AttemptSummary, my_attempts
 from .database import write
 from .engine.badges import Requirement
@@ -225,8 +225,9 @@ _MEMBERS_IN = select(func.count()).select_from(_MEMBERS).where(_MEMBERS.c.team_i
 
 def _feed_rows(page: Any) -> Any:
     """The events of a page of ids, newest first, with their author's and any mentor's name."""
+    # The board mode comes along on every row: an anonymous board hides names in the feed too.
     return (select(_EVENTS.c.user_id, _EVENTS.c.kind, _EVENTS.c.ref, _EVENTS.c.text, _EVENTS.c.created_at,
-                   _AUTHORS.c.display_name, _ACTORS.c.display_name.label("actor"))
+                   _AUTHORS.c.display_name, _ACTORS.c.display_name.label("actor"), mode_now().label("mode"))
             .join_from(_EVENTS, _AUTHORS, _AUTHORS.c.id == _EVENTS.c.user_id)
             .outerjoin(_ACTORS, _ACTORS.c.id == _EVENTS.c.actor_id)
             .where(_EVENTS.c.id.in_(page)).order_by(*_NEWEST_FIRST))
@@ -242,8 +243,6 @@ def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None =
 
     `memberships`, when the caller knows it, is how many members the teams have together (counted otherwise).
     """
-    # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
-    anonymous = board_mode() == "anonymous"
     connection = db.session.connection()
     if team_ids is None:
         rows = connection.execute(_EVERYONES_FEED)
@@ -252,8 +251,10 @@ def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None =
             connection.execute(_MEMBERS_IN, {"team_ids": team_ids}).scalar() or 0
         statement = _SMALL_TEAMS_FEED if members <= MEMBER_BY_MEMBER_UP_TO else _BIG_TEAMS_FEED
         rows = connection.execute(statement, {"team_ids": team_ids})
-    return [FeedItem(kind, ref, text, None if anonymous and author_id != user.id else name, actor, created_at)
-            for author_id, kind, ref, text, created_at, name, actor in rows]
+    # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
+    return [FeedItem(kind, ref, text, None if known_mode(mode) == "anonymous" and author_id != user.id else name,
+                     actor, created_at)
+            for author_id, kind, ref, text, created_at, name, actor, mode in rows]
 
 
 def team_feed(user: User, team_id: int | None = None) -> Feed:

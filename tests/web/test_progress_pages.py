@@ -25,7 +25,7 @@ from tests.web.conftest import PASSWORD
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 # Statements per page, the signed-in user's (which brings the header's review count) included.
-BUDGETS = {"/dashboard": 5, "/profile": 3, "/points": 2, "/points?before=1000000": 2, "/feed": 4}
+BUDGETS = {"/dashboard": 5, "/profile": 3, "/points": 2, "/points?before=1000000": 2, "/feed": 3}
 
 
 @pytest.fixture

@@ -147,8 +147,8 @@ def signed_in_with(statement: DirectStatement, user_id: int, token: str,
 def read_with_user(app: Flask, endpoint: str, load: ReadWithUser) -> None:
     """Have this app's requests to `endpoint` load the user with `load(user_id, token, view_args)`.
 
-    On PostgreSQL every statement is a network round trip; a view that starts by reading one row
-    named in its URL can have it come with the user.
+    On PostgreSQL every statement is a network round trip; a view that starts by reading a row named
+    in its URL, or facts of the user that its page always shows, can have them come with the user.
     """
     app.extensions.setdefault(LOADERS, {})[endpoint] = load
 
@@ -158,9 +158,9 @@ def load_for_request(user_id: int, token: str) -> SignedInUser | None:
     load = None
     if has_request_context():
         load = current_app.extensions.get(LOADERS, {}).get(request.endpoint or "")
-    if load is None or not request.view_args:
+    if load is None:
         return load_signed_in(user_id, token)
-    return load(user_id, token, request.view_args)
+    return load(user_id, token, request.view_args or {})
 
 
 def snapshot_of(user: User) -> SignedInUser:

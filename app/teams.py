@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
 
 from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 
 from . import board_cache
 from .database import write
+from .direct_sql import DirectStatement
 from .extensions import db
 from .models import Team, TeamMember, User
+from .signed_in import SignedInUser, signed_in_row, signed_in_with
 
 MAX_NAME = 120
 
@@ -56,6 +61,37 @@ _OWN_TEAMS = (_EVERY_TEAM.join_from(_TEAMS, _MEMBERS, _MEMBERS.c.team_id == _TEA
 _COUNTED = _MEMBERS.alias("counted")
 _MEMBER_COUNT = select(func.count()).select_from(_COUNTED).where(_COUNTED.c.team_id == _TEAMS.c.id).scalar_subquery()
 _EVERY_TEAM_COUNTED, _OWN_TEAMS_COUNTED = _EVERY_TEAM.add_columns(_MEMBER_COUNT), _OWN_TEAMS.add_columns(_MEMBER_COUNT)
+# db.session.info key: (user id, their teams with member counts) as read with the signed-in user.
+_PRE_READ = "own_teams_read"
+
+
+def _own_teams_json() -> Any:
+    """The signed-in user's teams as one JSON array of [id, name, members], by name (a column of their row)."""
+    membership = _MEMBERS.alias("membership")
+    if db.engine.dialect.name == "postgresql":
+        teams = func.json_agg(aggregate_order_by(func.json_build_array(_TEAMS.c.id, _TEAMS.c.name, _MEMBER_COUNT),
+                                                 _TEAMS.c.name))
+    else:
+        teams = func.json_group_array(func.json_array(_TEAMS.c.id, _TEAMS.c.name, _MEMBER_COUNT))
+    return (select(teams).select_from(_TEAMS.join(membership, membership.c.team_id == _TEAMS.c.id))
+            .where(membership.c.user_id == User.id).scalar_subquery())
+
+
+_SIGNED_IN_WITH_TEAMS = DirectStatement(lambda: signed_in_row().add_columns(_own_teams_json().label("own_teams")))
+
+
+def signed_in_with_teams(user_id: int, token: str, _view_args: Mapping[str, Any]) -> SignedInUser | None:
+    """Load the signed-in user with their own teams in one statement; `visible_teams` then reads none."""
+    found = signed_in_with(_SIGNED_IN_WITH_TEAMS, user_id, token, {})
+    if found is None:
+        return None
+    user, (raw,) = found
+    items = json.loads(raw) if isinstance(raw, str) else raw or []
+    teams = [TeamName(int(team_id), name, int(members)) for team_id, name, members in items]
+    if isinstance(raw, str):
+        teams.sort(key=lambda team: team.name)  # SQLite's json_group_array keeps no order; names sort as SQLite's do
+    db.session.info[_PRE_READ] = (user_id, teams)
+    return user
 
 
 def visible_teams(user: User, count_members: bool = False) -> list[TeamName]:
@@ -67,6 +103,9 @@ def visible_teams(user: User, count_members: bool = False) -> list[TeamName]:
     if user.has_role("mentor", "trainer"):
         rows = connection.execute(_EVERY_TEAM_COUNTED if count_members else _EVERY_TEAM)
     else:
+        read = db.session.info.pop(_PRE_READ, None)  # taken once: a later call reads the teams as they are then
+        if read is not None and read[0] == user.id:
+            return read[1] if count_members else [replace(team, members=None) for team in read[1]]
         rows = connection.execute(_OWN_TEAMS_COUNTED if count_members else _OWN_TEAMS, {"user_id": user.id})
     return [TeamName(*row) for row in rows]
 

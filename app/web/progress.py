@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from .. import boards, progress, teams
 from ..engine.model import Course
 from ..rewards import LibraryFacts, library_facts
+from ..signed_in import read_with_user
 from .args import int_arg
 from .htmx import redirect_to, render
 
@@ -21,8 +22,10 @@ bp = Blueprint("progress", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register the progress pages."""
+    """Register the progress pages; the boards and the feed read a trainee's teams with the signed-in user."""
     app.register_blueprint(bp)
+    for endpoint in ("progress.leaderboards", "progress.feed"):
+        read_with_user(app, endpoint, teams.signed_in_with_teams)
 
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .catalogue import skill_names_in
@@ -19,11 +19,11 @@ from .engine.model import Scenario
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
 from .extensions import db
-from .models import Attempt, AttemptStep, ContentVersion, LibraryEntry, User
+from .models import Attempt, AttemptStep, BestResult, ContentVersion, LibraryEntry, User
 from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
-from .points import Finish, record_result
+from .points import BestRead, Finish, record_result
 from .reviews import link_retry_requests
 from .rewards import (EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding, library_facts,
                       standing_of)
@@ -136,6 +136,7 @@ _SIGNED_IN_AND_OWNED_ROW = DirectStatement(_signed_in_and_owned_row)
 # Session.info key: (user id, attempt id, the owned row's columns or None), read with the signed-in user.
 _PRE_READ = "attempt_read_with_user"
 _STEPS = AttemptStep.__table__
+_BEST = BestResult.__table__
 _STEP_COLUMNS = ("attempt_id", "number", "node", "action", "answer", "points", "skills", "feedback", "shown",
                  "created_at")
 # The guard of every recorded step: the attempt is still running and still at the step before this one.
@@ -164,8 +165,20 @@ def _and_record(move_on: Any) -> Any:
     return insert(_STEPS).add_cte(moved).from_select(list(_STEP_COLUMNS), select(*values))
 
 
+def _and_record_returning_best(move_on: Any) -> Any:
+    """PostgreSQL, at an ending: `_and_record`, returning the trainee's best for the scenario as it stood.
+
+    One row when the step was stored, holding [points, outcome, perfect, skills] or NULL when there is no
+    best yet: the finish needs it next, and so it costs no round trip of its own.
+    """
+    best = (select(func.json_build_array(_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills))
+            .where(_BEST.c.user_id == bindparam("trainee"), _BEST.c.content_id == bindparam("scenario"))
+            .scalar_subquery())
+    return _and_record(move_on).returning(best.label("best"))
+
+
 _MOVE_ON_AND_RECORD = DirectStatement(lambda: _and_record(_MOVE_ON_STATEMENT))
-_MOVE_ON_FINISH_AND_RECORD = DirectStatement(lambda: _and_record(_MOVE_ON_AND_FINISH_STATEMENT))
+_MOVE_ON_FINISH_AND_RECORD = DirectStatement(lambda: _and_record_returning_best(_MOVE_ON_AND_FINISH_STATEMENT))
 
 _FINISH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.status == ACTIVE)
            .values(points=bindparam("new_points"), **_FINISHING))
@@ -344,9 +357,11 @@ def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -
     if playthrough.finished:
         values.update(_finishing(scenario, playthrough, values["created_at"]))
 
+        values.update(trainee=row.user_id, scenario=row.content_id)
+
         def record_and_close() -> Rewards:
-            _record_step(values, finishing=True)
-            return _settle(row, scenario, playthrough, values["created_at"], step.points)
+            best = _record_step(values, finishing=True)
+            return _settle(row, scenario, playthrough, values["created_at"], step.points, best)
         rewards, status = write(record_and_close), FINISHED
     else:
         write(lambda: _record_step(values), one_statement=True)
@@ -355,19 +370,26 @@ def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -
     return AttemptState(view, scenario, playthrough, skill_names_in(row.skills_hash), rewards)
 
 
-def _record_step(values: Mapping[str, Any], finishing: bool = False) -> None:
+def _record_step(values: Mapping[str, Any], finishing: bool = False) -> BestRead | None:
     """Move the attempt on by one step (finishing it at an ending) and store the step; _MovedOn if it moved.
 
-    One statement on PostgreSQL, two on SQLite.
+    One statement on PostgreSQL, two on SQLite. Finishing on PostgreSQL returns the trainee's best for
+    the scenario (values "trainee" and "scenario"), read by the same statement.
     """
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and finishing:
+        stored = _MOVE_ON_FINISH_AND_RECORD.first(connection, values)
+        if stored is None:
+            raise _MovedOn()
+        return BestRead(None if stored[0] is None else tuple(stored[0]))
     if connection.dialect.name == "postgresql":
-        recorded = (_MOVE_ON_FINISH_AND_RECORD if finishing else _MOVE_ON_AND_RECORD).rowcount(connection, values)
+        recorded = _MOVE_ON_AND_RECORD.rowcount(connection, values)
     else:
         moved = (_MOVE_ON_AND_FINISH if finishing else _MOVE_ON).rowcount(connection, values)
         recorded = moved and _RECORD_STEP.rowcount(connection, values)
     if recorded != 1:
         raise _MovedOn()
+    return None
 
 
 def _same_step(actions: tuple[str, ...], step_number: int, action: Action) -> bool:
@@ -403,14 +425,14 @@ def _close(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough) ->
 
 
 def _settle(attempt: AttemptRow, scenario: Scenario, playthrough: Playthrough, moment: datetime,
-            step_points: int = 0) -> Rewards:
+            step_points: int = 0, best: BestRead | None = None) -> Rewards:
     """What an attempt that has just finished earns: its best result, courses completed, the active day, badges."""
     library = library_facts()
     best_possible = _max_points(attempt.kind, attempt.content_hash)
     improvement = record_result(Finish(
         attempt.user_id, attempt.content_id, attempt.id, playthrough.points, playthrough.outcome, scenario.title,
         dict(playthrough.skills), best_possible is not None and playthrough.points >= best_possible,
-        courses_holding(attempt.content_id, library)))
+        courses_holding(attempt.content_id, library)), best)
     # Read once, after the result is in: course completion and badges are judged on it, kept up to date here.
     standing = standing_of(attempt.user_id, library)
     finished: list[str] = []

@@ -81,6 +81,16 @@ class Finish:
     course_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class BestRead:
+    """A trainee's best for a scenario id, read by an earlier statement of this transaction (None: none yet).
+
+    Its values: points, outcome, perfect, skills.
+    """
+
+    row: tuple[Any, ...] | None
+
+
 _BEST = BestResult.__table__
 _CURRENT_BEST = DirectStatement(lambda: select(_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills)
                                 .where(_BEST.c.user_id == bindparam("trainee"),
@@ -105,13 +115,20 @@ def _first_best() -> Any:
         .returning(_BEST.c.user_id)
 
 
-def record_result(finish: Finish) -> int:
-    """Raise the trainee's best for a scenario id if this attempt beats it; award only the improvement."""
+def record_result(finish: Finish, read_before: BestRead | None = None) -> int:
+    """Raise the trainee's best for a scenario id if this attempt beats it; award only the improvement.
+
+    `read_before` spares reading the best first; the compare-and-set below notices should it have changed
+    since, and then reads it again.
+    """
     user_id, content_id = finish.user_id, finish.content_id
     connection = db.session.connection()
     keys = {"trainee": user_id, "scenario": content_id}
     for _ in range(20):
-        current = _CURRENT_BEST.first(connection, keys)
+        if read_before is not None:
+            current, read_before = read_before.row, None
+        else:
+            current = _CURRENT_BEST.first(connection, keys)
         if current is None:
             created = connection.execute(_first_best(), {
                 "user_id": user_id, "content_id": content_id, "points": finish.points, "outcome": finish.outcome, "attempt_id": finish.attempt_id,

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import attempts, boards, clock
 from app.content_sync import sync_library
 from app.engine.play import Action
 from app.extensions import db
-from app.models import BadgeAward, KudosEvent, PeriodScore, PointsEntry, User
+from app.models import BadgeAward, BestResult, KudosEvent, PeriodScore, PointsEntry, User
 from app.points import ledger_total
 
 from tests.web.conftest import LIBRARY, PASSWORD
@@ -637,3 +637,52 @@ def test_visibility_form_is_checked(app, make_user, rewards_library):
     make_user("ayse")
     client = client_for(app, "ayse")
     assert client.post("/profile/visibility", data={"hidden": "maybe"}).status_code == 400
+
+
+@pytest.mark.parametrize("stale", [None, (3, "failed", False, {})], ids=["no best yet", "a lower best"])
+def test_a_best_read_earlier_that_has_changed_since_is_read_again(app, make_user, stale):
+    from sqlalchemy import insert
+
+    from app.database import write
+    from app.models import Attempt, LibraryEntry
+    from app.models.users import utcnow
+    from app.points import BestRead, Finish, ledger_total, record_result
+
+    user_id = make_user("ayse")
+    with app.app_context():
+        version_id = db.session.scalar(select(LibraryEntry.version_id).where(LibraryEntry.content_id == "late-delivery"))
+        attempts = [db.session.execute(insert(Attempt).values(
+            user_id=user_id, version_id=version_id, content_id="late-delivery", status="finished", outcome="passed",
+            points=points, step_count=1, actions=[], started_at=utcnow(), finished_at=utcnow(),
+        ).returning(Attempt.id)).scalar() for points in (10, 15, 12)]
+        db.session.commit()
+
+    def finish(attempt: int, points: int, read_before: BestRead | None = None) -> int:
+        with app.test_request_context(method="POST"):
+            return write(lambda: record_result(Finish(user_id, "late-delivery", attempt, points, "passed",
+                                                      "Late delivery"), read_before))
+    assert finish(attempts[0], 10) == 10
+    # The best was 10 when this finish began, whatever an earlier read said: only the 5 above it count.
+    assert finish(attempts[1], 15, BestRead(stale)) == 5
+    assert finish(attempts[2], 12, BestRead((15, "passed", False, {}))) == 0
+    with app.app_context():
+        assert ledger_total(user_id) == 15
+        assert db.session.scalar(select(BestResult.points).where(BestResult.user_id == user_id)) == 15
+
+
+def test_a_finish_on_postgresql_reads_the_best_with_its_step(app, make_user):
+    user_id = make_user("ayse")
+    seen: list[str] = []
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("one statement for the step and the best on PostgreSQL; SQLite reads it on its own")
+        event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(" ".join(args[2].split())))
+    play_late_delivery(app, user_id, good=False)   # a first, low best
+    play_late_delivery(app, user_id)               # improves on it
+    play_late_delivery(app, user_id, good=False)   # does not
+    assert not [sql for sql in seen if sql.startswith("SELECT best_results.points")]
+    assert len([sql for sql in seen if "json_build_array(best_results.points" in sql]) == 3
+    with app.app_context():
+        best = db.session.scalar(select(BestResult.points).where(BestResult.user_id == user_id))
+        assert best is not None and best > 0 and ledger_total(user_id) >= best
+    totals_match_ledger(app)

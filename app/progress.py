@@ -21,8 +21,8 @@ from .engine.levels import LevelProgress
 from .engine.model import Badge, Scenario
 from .extensions import db
 from .game_rules import level_for
-from .models import BadgeAward, KudosEvent, PointsEntry, TeamMember, User
-from .rewards import LibraryFacts, badge_progress, library_facts, standing_of
+from .models import KudosEvent, PointsEntry, TeamMember, User
+from .rewards import HeldBadge, LibraryFacts, badge_progress, library_facts, standing_of
 from .teams import TeamName, visible_teams
 
 HISTORY_PAGE = 50
@@ -50,17 +50,6 @@ class Recommendation:
 
     scenario: Scenario
     skill_name: str
-
-
-@dataclass(frozen=True)
-class HeldBadge:
-    """A badge the trainee holds, as its card shows it."""
-
-    badge_id: str
-    name: str
-    description: str
-    icon: str | None
-    awarded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -128,26 +117,11 @@ class Feed:
 # Page sizes go into the SQL as numbers where the best plan does not depend on the values bound: PostgreSQL then
 # plans such a statement once and reuses the plan; with the size a parameter, it plans every execution afresh.
 _FEED_SIZE, _HISTORY_ROWS = literal_column(str(FEED_SIZE)), literal_column(str(HISTORY_PAGE + 1))
-_AWARDS = BadgeAward.__table__
-_HELD = (select(_AWARDS.c.badge_id, _AWARDS.c.name, _AWARDS.c.description, _AWARDS.c.icon, _AWARDS.c.awarded_at)
-         .where(_AWARDS.c.user_id == bindparam("user_id"))
-         .order_by(_AWARDS.c.awarded_at.desc(), _AWARDS.c.badge_id))
-_NEWEST_HELD = _HELD.limit(literal_column(str(DASHBOARD_BADGES)))
-
-
-def _held(statement: Any, user_id: int) -> list[HeldBadge]:
-    return [HeldBadge(*row) for row in db.session.connection().execute(statement, {"user_id": user_id})]
-
-
-def held_badges(user_id: int) -> list[HeldBadge]:
-    """The badges a trainee holds, newest first."""
-    return _held(_HELD, user_id)
-
-
 def badge_shelf(user_id: int) -> BadgeShelf:
     """The badges a trainee holds and those still to earn, with their progress on every requirement."""
     library = library_facts()
-    return BadgeShelf(held_badges(user_id), badge_progress(user_id, library), dict(library.skill_names))
+    standing = standing_of(user_id, library)
+    return BadgeShelf(list(standing.badges), badge_progress(user_id, library, standing), dict(library.skill_names))
 
 
 def skill_profile(totals: dict[str, int], names: Mapping[str, str]) -> list[SkillBar]:
@@ -174,7 +148,7 @@ def dashboard(user: User) -> Dashboard:
     facts = standing.facts
     points = int(user.points_total or 0)
     skills = skill_profile(dict(facts.skill_totals), library.skill_names)
-    return Dashboard(points, level_for(points), facts.streak_days, _held(_NEWEST_HELD, user.id), skills,
+    return Dashboard(points, level_for(points), facts.streak_days, list(standing.badges[:DASHBOARD_BADGES]), skills,
                      my_attempts(user.id, DASHBOARD_ATTEMPTS), recommend(library, standing.passed, skills))
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Mapping
 
-from sqlalchemy import String, bindparam, case, cast, func, insert, literal, select, union_all
+from sqlalchemy import DateTime, String, bindparam, case, cast, func, insert, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from .catalogue import skill_names_in
@@ -150,32 +150,50 @@ def well_graded_count(user_id: int) -> int:
 
 
 def _standing_statement() -> Any:
-    """One query for all that badges and course completion ask about a trainee, as (kind, name, detail, n, flag)."""
+    """One query for all that badges and course completion ask about a trainee.
+
+    Rows of (kind, name, detail, n, flag, description, icon, moment); a held badge's row carries its card
+    (name, description, icon and when it was awarded), so that pages showing badges need no query of their own.
+    """
     user_id = bindparam("user_id")
     recent_days = (select(ActivityDay.day).where(ActivityDay.user_id == user_id)
                    .order_by(ActivityDay.day.desc()).limit(STREAK_LOOKBACK_DAYS).subquery())
     nothing = cast(literal(""), String)
+    no_card = (cast(null(), String), cast(null(), String), cast(null(), DateTime(timezone=True)))
     return union_all(
-        select(literal("held"), BadgeAward.badge_id, nothing, literal(0), literal(0))
+        select(literal("held"), BadgeAward.badge_id, BadgeAward.name, literal(0), literal(0), BadgeAward.description,
+               BadgeAward.icon, BadgeAward.awarded_at)
         .where(BadgeAward.user_id == user_id),
         select(literal("best"), BestResult.content_id, nothing, case((BestResult.outcome == "passed", 1), else_=0),
-               case((BestResult.perfect.is_(True), 1), else_=0)).where(BestResult.user_id == user_id),
-        select(literal("skill"), SkillScore.skill_id, nothing, SkillScore.points, literal(0))
+               case((BestResult.perfect.is_(True), 1), else_=0), *no_card).where(BestResult.user_id == user_id),
+        select(literal("skill"), SkillScore.skill_id, nothing, SkillScore.points, literal(0), *no_card)
         .where(SkillScore.user_id == user_id),
-        select(literal("course"), CourseCompletion.course_id, nothing, literal(0), literal(0))
+        select(literal("course"), CourseCompletion.course_id, nothing, literal(0), literal(0), *no_card)
         .where(CourseCompletion.user_id == user_id),
-        select(literal("lesson"), LessonOpen.course_id, LessonOpen.lesson, literal(0), literal(0))
+        select(literal("lesson"), LessonOpen.course_id, LessonOpen.lesson, literal(0), literal(0), *no_card)
         .where(LessonOpen.user_id == user_id),
-        select(literal("day"), cast(recent_days.c.day, String), nothing, literal(0), literal(0)),
-        select(literal("points"), nothing, nothing, User.points_total, literal(0)).where(User.id == user_id),
+        select(literal("day"), cast(recent_days.c.day, String), nothing, literal(0), literal(0), *no_card),
+        select(literal("points"), nothing, nothing, User.points_total, literal(0), *no_card)
+        .where(User.id == user_id),
         # total / max >= 4 / 5, in whole numbers so no database rounds it.
-        select(literal("graded"), nothing, nothing, func.count(), literal(0)).select_from(Review).where(
+        select(literal("graded"), nothing, nothing, func.count(), literal(0), *no_card).select_from(Review).where(
             Review.trainee_id == user_id, Review.score_max > 0, Review.score_total * 5 >= Review.score_max * 4))
 
 
 # Built once and run on the DBAPI cursor: it runs after every finished attempt, and SQLAlchemy's cache key
 # for a statement this size cost more than the query.
 _STANDING = DirectStatement(_standing_statement)
+
+
+@dataclass(frozen=True)
+class HeldBadge:
+    """A badge the trainee holds, as its card shows it."""
+
+    badge_id: str
+    name: str
+    description: str
+    icon: str | None
+    awarded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -186,6 +204,7 @@ class Standing:
     facts: Facts
     days: tuple[date, ...] = ()
     lessons: frozenset[tuple[str, str]] = frozenset()  # (course id, lesson) opened
+    badges: tuple[HeldBadge, ...] = ()  # the held badges' cards, newest first
 
     @property
     def passed(self) -> frozenset[str]:
@@ -210,10 +229,13 @@ def standing_of(user_id: int, library: LibraryFacts) -> Standing:
     courses: set[str] = set()
     lessons: set[tuple[str, str]] = set()
     days: list[date] = []
+    badges: list[HeldBadge] = []
     points = graded = 0
-    for kind, name, detail, number, flag in _STANDING.all(db.session.connection(), {"user_id": user_id}):
+    for kind, name, detail, number, flag, description, icon, moment in _STANDING.all(db.session.connection(),
+                                                                                        {"user_id": user_id}):
         if kind == "held":
             held.add(name)
+            badges.append(HeldBadge(name, detail, description or "", icon, moment))
         elif kind == "best":
             records.append(ScenarioRecord(name, bool(number), bool(flag), library.scenario_skills(name)))
         elif kind == "skill":
@@ -230,7 +252,9 @@ def standing_of(user_id: int, library: LibraryFacts) -> Standing:
             graded = number or 0
     days.sort(reverse=True)
     facts = Facts(tuple(records), points, skill_totals, frozenset(courses), streak(days, today()), graded)
-    return Standing(frozenset(held), facts, tuple(days), frozenset(lessons))
+    badges.sort(key=lambda badge: badge.badge_id)
+    badges.sort(key=lambda badge: badge.awarded_at, reverse=True)  # newest first; a tie by badge id
+    return Standing(frozenset(held), facts, tuple(days), frozenset(lessons), tuple(badges))
 
 
 def post_kudos(user_id: int, kind: str, ref: str, text: str = "", actor_id: int | None = None) -> bool:
@@ -315,10 +339,11 @@ def after_finish(user_id: int, moment: datetime, library: LibraryFacts, standing
     return award_due_badges(user_id, library, standing)
 
 
-def badge_progress(user_id: int, library: LibraryFacts | None = None) -> list[tuple[Badge, list[Requirement]]]:
+def badge_progress(user_id: int, library: LibraryFacts | None = None,
+                   standing: Standing | None = None) -> list[tuple[Badge, list[Requirement]]]:
     """Each badge the trainee has not earned yet, with how far along each of its requirements is."""
     library = library or library_facts()
-    standing = standing_of(user_id, library)
+    standing = standing or standing_of(user_id, library)
     return [(badge, requirements(badge.criteria, standing.facts)) for badge in library.badges
             if badge.id not in standing.held]
 

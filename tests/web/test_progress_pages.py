@@ -25,7 +25,7 @@ from tests.web.conftest import PASSWORD
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 # Statements per page, the signed-in user's (which brings the header's review count) included.
-BUDGETS = {"/dashboard": 5, "/profile": 3, "/points": 2, "/points?before=1000000": 2, "/feed": 2}
+BUDGETS = {"/dashboard": 4, "/profile": 2, "/points": 2, "/points?before=1000000": 2, "/feed": 2}
 
 
 @pytest.fixture
@@ -335,3 +335,17 @@ def test_the_library_facts_carry_the_skill_names_pages_show(app):
     with app.app_context():
         names = skill_names()
         assert names and dict(library_facts().skill_names) == names
+
+
+def test_held_badges_come_with_the_standing_newest_first_ties_by_id(app, make_user):
+    user_id = make_user("ayse")
+    with app.app_context():
+        for badge_id, moment in (("b-2", START), ("b-1", START), ("b-3", START), ("b-0", START - timedelta(days=1)),
+                                 ("b-9", START + timedelta(days=1))):
+            db.session.execute(insert(BadgeAward).values(user_id=user_id, badge_id=badge_id, name=f"Name {badge_id}",
+                                                         description="", icon=None, awarded_at=moment))
+        db.session.commit()
+    profile = signed_in(app, "ayse").get("/profile").get_data(as_text=True)
+    order = [profile.index(f'data-badge="{badge_id}"') for badge_id in ("b-9", "b-1", "b-2", "b-3", "b-0")]
+    assert order == sorted(order)
+    assert "Name b-9" in profile

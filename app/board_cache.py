@@ -52,6 +52,12 @@ def bump_version() -> None:
     db.session.connection().execute(_bump_statement())
 
 
+def stored_under(key: Any) -> Any:
+    """The value stored under a key built in SQL, while it has not expired (bind `now`): a column to read along."""
+    return (select(_ENTRIES.c.value).where(_ENTRIES.c.key == key, _ENTRIES.c.expires_at > bindparam("now"))
+            .scalar_subquery())
+
+
 def read(keys: list[str]) -> dict[str, Any]:
     """The values stored under these keys that have not expired, decoded."""
     rows = db.session.connection().execute(_READ, {"keys": keys, "now": clock.now()})

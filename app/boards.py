@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -32,6 +33,9 @@ def mode_now() -> Any:
     return _MODE_NOW
 
 _MODE_AND_VERSION = select(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"))
+# How every cache key of a board starts, in SQL: "version|mode|", as `_key_start` writes it in Python.
+_CACHE_KEY_START = (func.coalesce(_VERSION_NOW, "0") + "|"
+                    + case((_MODE_NOW.in_(MODES), _MODE_NOW), else_="on") + "|")
 
 
 @dataclass(frozen=True)
@@ -153,9 +157,12 @@ def _statements(kind: str, in_team: bool) -> _Statements:
         off_board_ahead = select(func.count()).select_from(User).where(off_board, theirs > 0)
     return _Statements(
         top=public.add_columns(*columns).order_by(score.desc(), reached, User.id).limit(bindparam("size")),
-        # The mode and version ride along with the viewer's row: one round trip fewer on every board read.
+        # The mode and version ride along with the viewer's row, and so do the board's cached top and the
+        # viewer's cached place: one round trip serves a board read whose parts are cached.
         standing=base.add_columns(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"), User.display_name,
-                                  score.label("points"), reached.label("reached_at"), User.leaderboard_hidden)
+                                  score.label("points"), reached.label("reached_at"), User.leaderboard_hidden,
+                                  board_cache.stored_under(_CACHE_KEY_START + bindparam("top_key")).label("top"),
+                                  board_cache.stored_under(_CACHE_KEY_START + bindparam("place_key")).label("place"))
         .where(User.id == bindparam("viewer_id")),
         public_ahead=public.add_columns(func.count()).where(ahead),
         scored_ahead=scored_ahead, off_board_ahead=off_board_ahead,
@@ -232,29 +239,38 @@ def _agree(top: list[Listed], viewer_id: int, standing: _Standing | None, place:
     return not listed and len(top) == size
 
 
-def _cached_parts(board: _Computation, board_key: str, viewer_id: int, standing: _Standing | None, size: int,
-                  neighbours: int) -> tuple[list[Listed], dict[str, Any] | None]:
+def _cached_parts(board: _Computation, keys: tuple[str, str | None], stored: tuple[Any, Any], viewer_id: int,
+                  standing: _Standing | None, size: int, neighbours: int) -> tuple[list[Listed], dict[str, Any] | None]:
     """The top and the viewer's place from the shared cache, computing and storing whichever is missing.
 
-    The top is the same for every viewer; the viewer's place is keyed by their own score, so their new points
-    show at once while other trainees' show when the entry expires.
+    `stored` holds the cached values (None where there is none) as read under `keys` (top, place). The top
+    is the same for every viewer; the viewer's place is kept with the score it was computed for, so their
+    new points show at once while other trainees' show when the entry expires.
     """
-    top_key = f"top|{board_key}|{size}"
-    place_key = None if standing is None else (
-        f"place|{board_key}|{neighbours}|{viewer_id}|{standing.points}|{standing.reached_at}"
-        f"|{int(standing.hidden)}")
-    stored = board_cache.read([top_key] if place_key is None else [top_key, place_key])
-    top, place = stored.get(top_key), stored.get(place_key) if place_key else None
+    top_key, place_key = keys
+    top, place = stored
+    if place_key is None or (place is not None and place.get("for") != _scored(standing)):
+        place = None  # computed for another score of the viewer's
     fresh: dict[str, Any] = {}
     if place_key is not None and place is None:
-        place = fresh[place_key] = board.place(standing, neighbours)
+        place = fresh[place_key] = {**board.place(standing, neighbours), "for": _scored(standing)}
     if top is None or not _agree(top, viewer_id, standing, place, size):
         top = fresh[top_key] = board.top(size)
         if place_key is not None and place_key not in fresh and not _agree(top, viewer_id, standing, place, size):
-            place = fresh[place_key] = board.place(standing, neighbours)
+            place = fresh[place_key] = {**board.place(standing, neighbours), "for": _scored(standing)}
     if fresh:
         board_cache.store(fresh)
     return top, place
+
+
+def _scored(standing: _Standing | None) -> list[Any] | None:
+    """What a viewer's cached place was computed for: their points, when they reached them, and hiding."""
+    return None if standing is None else [standing.points, str(standing.reached_at), standing.hidden]
+
+
+def _key_start(version: str, mode: str) -> str:
+    """How every cache key of a board starts, as `_CACHE_KEY_START` writes it in SQL."""
+    return f"{version}|{mode}|"
 
 
 def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
@@ -262,20 +278,28 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     connection = db.session.connection()
     kind, params = _scope(query)
     board = _Computation(connection, _statements(kind, query.team_id is not None), params)
-    row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id}).first()
+    size = int(current_app.config["LEADERBOARD_SIZE"])
+    neighbours = int(current_app.config["LEADERBOARD_NEIGHBOURS"])
+    scope = "|".join((query.window, str(params.get("starts", "")), str(query.team_id or ""), query.course_id or "",
+                      query.skill_id or ""))
+    top_rest, place_rest = f"top|{scope}|{size}", f"place|{scope}|{neighbours}|{viewer_id}"
+    row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id, "now": clock.now(),
+                                                         "top_key": top_rest, "place_key": place_rest}).first()
     # A viewer off this board (a mentor, a trainee yet to score here) has no row to bring the settings along.
     settings = row if row is not None else connection.execute(_MODE_AND_VERSION).one()
     mode, version = known_mode(settings.mode), settings.version or "0"
     if mode == "off":
         return Board(query, mode)
-    size = int(current_app.config["LEADERBOARD_SIZE"])
-    neighbours = int(current_app.config["LEADERBOARD_NEIGHBOURS"])
     standing = None if row is None else _Standing(viewer_id, row.display_name, row.points, row.reached_at,
                                                   bool(row.leaderboard_hidden))
     if board_cache.lifetime():
-        board_key = "|".join((version, mode, query.window, str(params.get("starts", "")),
-                              str(query.team_id or ""), query.course_id or "", query.skill_id or ""))
-        top, place = _cached_parts(board, board_key, viewer_id, standing, size, neighbours)
+        start = _key_start(version, mode)
+        top_key, place_key = start + top_rest, None if standing is None else start + place_rest
+        if row is None:
+            stored = (board_cache.read([top_key]).get(top_key), None)
+        else:
+            stored = tuple(None if value is None else json.loads(value) for value in (row.top, row.place))
+        top, place = _cached_parts(board, (top_key, place_key), stored, viewer_id, standing, size, neighbours)
     else:
         top = board.top(size)
         place = None if standing is None else board.place(standing, neighbours)

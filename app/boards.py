@@ -36,6 +36,9 @@ _MODE_AND_VERSION = select(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"
 # How every cache key of a board starts, in SQL: "version|mode|", as `_key_start` writes it in Python.
 _CACHE_KEY_START = (func.coalesce(_VERSION_NOW, "0") + "|"
                     + case((_MODE_NOW.in_(MODES), _MODE_NOW), else_="on") + "|")
+# For a viewer off the board: the settings, and the board's cached top.
+_SETTINGS_AND_TOP = _MODE_AND_VERSION.add_columns(
+    board_cache.stored_under(_CACHE_KEY_START + bindparam("top_key")).label("top"))
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,8 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id, "now": clock.now(),
                                                          "top_key": top_rest, "place_key": place_rest}).first()
     # A viewer off this board (a mentor, a trainee yet to score here) has no row to bring the settings along.
-    settings = row if row is not None else connection.execute(_MODE_AND_VERSION).one()
+    settings = row if row is not None else connection.execute(_SETTINGS_AND_TOP, {"now": clock.now(),
+                                                                                 "top_key": top_rest}).one()
     mode, version = known_mode(settings.mode), settings.version or "0"
     if mode == "off":
         return Board(query, mode)
@@ -295,10 +299,8 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     if board_cache.lifetime():
         start = _key_start(version, mode)
         top_key, place_key = start + top_rest, None if standing is None else start + place_rest
-        if row is None:
-            stored = (board_cache.read([top_key]).get(top_key), None)
-        else:
-            stored = tuple(None if value is None else json.loads(value) for value in (row.top, row.place))
+        cached = (settings.top, None) if row is None else (row.top, row.place)
+        stored = tuple(None if value is None else json.loads(value) for value in cached)
         top, place = _cached_parts(board, (top_key, place_key), stored, viewer_id, standing, size, neighbours)
     else:
         top = board.top(size)

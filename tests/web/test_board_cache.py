@@ -117,6 +117,19 @@ def test_a_hit_serves_the_stored_board_in_one_statement_without_computing(app, t
     assert first[BoardQuery()].viewer.rank == 4 and top_ids(first[BoardQuery()]) == trainees[:3]
 
 
+def test_a_viewer_off_the_board_gets_the_cached_top_with_the_settings(app, trainees, make_user, uncomputable,
+                                                                     statements):
+    mentor = make_user("mentor", "mentor")
+    first = {query: ranked(app, mentor, query) for query in QUERIES}
+    assert all(board.viewer is None for board in first.values())
+    uncomputable()
+    statements.clear()
+    for query in QUERIES:
+        assert ranked(app, mentor, query) == first[query]
+    # No row of their own: one statement for it, one for the settings that bring the cached top along.
+    assert len(statements) == 2 * len(QUERIES), statements
+
+
 def test_a_cached_board_is_the_board_computed_at_that_moment(app, trainees, make_user, earn, moment):
     hidden = make_user("shy", display_name="Shy")
     earn(hidden, 35)

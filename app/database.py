@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
@@ -25,6 +25,8 @@ _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 _durable: ContextVar[bool] = ContextVar("durable", default=False)
 # How PostgreSQL commits unless a write asks to be durable (the SYNCHRONOUS_COMMIT setting).
 SYNCHRONOUS_COMMIT_LEVELS = ("off", "local", "remote_write", "on", "remote_apply")
+# The levels a durable write raises to `on` for its own transaction (never lowering a stricter one).
+_BELOW_ON = frozenset(SYNCHRONOUS_COMMIT_LEVELS[:3])
 BUSY_TIMEOUT_MS = 10_000
 RETRIES = 8
 _RETRYABLE = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
@@ -166,15 +168,19 @@ def _create_private_file(database: str | None) -> None:
 def postgres_connect_options(url: str, synchronous_commit: str, engine_options: dict[str, Any]) -> dict[str, Any]:
     """Engine options that start every PostgreSQL session with the configured `synchronous_commit`.
 
-    Sent with the connection's start-up packet (libpq's `options`), so it costs no statement.
+    Sent with the connection's start-up packet (libpq's `options`), so it costs no statement. Options given
+    already (engine options, the URL's `options`, or PGOPTIONS, which libpq would otherwise use) are kept.
+    `server` sends nothing: the server's own setting holds (for a pooler that refuses start-up options).
     """
-    if not url.startswith("postgresql"):
+    if not url.startswith("postgresql") or synchronous_commit == "server":
         return engine_options
     if synchronous_commit not in SYNCHRONOUS_COMMIT_LEVELS:
-        raise ValueError(f"SYNCHRONOUS_COMMIT must be one of {', '.join(SYNCHRONOUS_COMMIT_LEVELS)}, "
+        raise ValueError(f"SYNCHRONOUS_COMMIT must be one of {', '.join(SYNCHRONOUS_COMMIT_LEVELS)} or server, "
                          f"not {synchronous_commit!r}")
     connect_args = dict(engine_options.get("connect_args") or {})
-    given = connect_args.get("options", "")
+    from_url = make_url(url).query.get("options", "")
+    given = connect_args.get("options") or (" ".join(from_url) if isinstance(from_url, tuple) else from_url) \
+        or os.environ.get("PGOPTIONS", "")
     connect_args["options"] = f"{given} -c synchronous_commit={synchronous_commit}".strip()
     return {**engine_options, "connect_args": connect_args}
 
@@ -247,7 +253,7 @@ def write(fn: Callable[[], T], one_statement: bool = False, durable: bool = Fals
 
     Commits return before they reach the disk (PostgreSQL's `synchronous_commit = off` by default,
     SQLite's `synchronous = NORMAL`): a crash of the database server can lose the last moments of play,
-    never half a transaction. A `durable` write (accounts, passwords, sessions) returns only once its
+    never half a transaction. A `durable` write (accounts, passwords, sessions, publishing) returns only once its
     commit is on disk.
 
     `one_statement` promises that on PostgreSQL `fn` changes the database with a single statement, which
@@ -286,7 +292,7 @@ def _committed(fn: Callable[[], T], take_lock_first: bool, durable: bool = False
     """Run `fn` and commit; first take SQLite's write lock on the connection already held, if asked."""
     if take_lock_first:
         _begin(db.session.connection(), "BEGIN IMMEDIATE")
-    if durable and not is_sqlite(db.engine) and current_app.config.get("SYNCHRONOUS_COMMIT", "on") != "on":
+    if durable and not is_sqlite(db.engine) and current_app.config.get("SYNCHRONOUS_COMMIT") in _BELOW_ON:
         db.session.execute(text("SET LOCAL synchronous_commit = on"))
     result = fn()
     db.session.commit()

@@ -180,7 +180,7 @@ def publish(user_id: int, draft: Draft) -> Published:
         return Published(content_id, number, new=True)
 
     try:
-        return write(apply)
+        return write(apply, durable=True)  # a trainer was told it is published
     except IntegrityError:
         if _newest_hash(content_id) == digest:
             return Published(content_id, latest_number(content_id), new=False)

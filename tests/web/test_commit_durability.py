@@ -36,6 +36,19 @@ def test_the_setting_reaches_every_postgresql_session_with_its_start_up_options(
     assert postgres_connect_options("sqlite:///x.db", "off", {}) == {}
 
 
+def test_options_in_the_url_or_the_environment_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql+psycopg://db/app?options=-c%20search_path%3Dtraining"
+    assert postgres_connect_options(url, "off", {})["connect_args"] == {
+        "options": "-c search_path=training -c synchronous_commit=off"}
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=3000")
+    assert postgres_connect_options("postgresql://db/app", "off", {})["connect_args"] == {
+        "options": "-c statement_timeout=3000 -c synchronous_commit=off"}
+
+
+def test_server_leaves_the_servers_own_setting_and_sends_nothing() -> None:
+    assert postgres_connect_options("postgresql://db/app", "server", {"pool_size": 3}) == {"pool_size": 3}
+
+
 def test_an_unknown_level_stops_the_app_naming_the_setting(app_config: dict[str, object]) -> None:
     if not str(app_config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         app_config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
@@ -78,12 +91,13 @@ def test_an_account_change_waits_for_the_disk_and_play_does_not(app: Flask, make
         assert seen.count("SET LOCAL synchronous_commit = on") == (0 if sqlite else 1)
 
 
-def test_a_durable_write_on_a_fully_synchronous_postgresql_sets_nothing(app: Flask, app_config: dict[str, object],
-                                                                       make_user: Callable[..., int]) -> None:
+@pytest.mark.parametrize("level", ["on", "remote_apply", "server"])
+def test_a_durable_write_never_lowers_a_stricter_level(app: Flask, app_config: dict[str, object],
+                                                       make_user: Callable[..., int], level: str) -> None:
     if not str(app_config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         pytest.skip("PostgreSQL's synchronous_commit")
     user_id = make_user("ayse")
-    durable = create_app({**app_config, "SYNCHRONOUS_COMMIT": "on"})
+    durable = create_app({**app_config, "SYNCHRONOUS_COMMIT": level})
     seen = _statements(durable)
     with durable.test_request_context(method="POST"):
         logout(user_id)

@@ -686,3 +686,29 @@ def test_a_finish_on_postgresql_reads_the_best_with_its_step(app, make_user):
         best = db.session.scalar(select(BestResult.points).where(BestResult.user_id == user_id))
         assert best is not None and best > 0 and ledger_total(user_id) >= best
     totals_match_ledger(app)
+
+
+def test_an_ending_whose_attempt_moved_meanwhile_records_and_pays_nothing(app, make_user, monkeypatch):
+    from sqlalchemy import update
+
+    from app.models import Attempt, AttemptStep
+
+    user_id = make_user("ayse")
+    with app.app_context():
+        attempt_id = attempts.start_attempt(user_id, "late-delivery")
+        attempts.act(user_id, attempt_id, 1, Action("choose", "acknowledge"))
+    real = attempts._record_step
+
+    def moved_first(values, finishing=False):
+        # Another request moves the attempt on between this one's read and its write.
+        db.session.execute(update(Attempt).where(Attempt.id == attempt_id).values(step_count=Attempt.step_count + 1))
+        return real(values, finishing)
+    monkeypatch.setattr(attempts, "_record_step", moved_first)
+    with app.app_context():
+        with pytest.raises(attempts.Conflict):
+            attempts.act(user_id, attempt_id, 2, Action("reply", GOOD_REPLY))
+        assert db.session.scalar(select(func.count()).select_from(AttemptStep)
+                                 .where(AttemptStep.attempt_id == attempt_id)) == 1
+        assert db.session.get(Attempt, attempt_id).status == "active"
+        assert db.session.scalar(select(func.count()).select_from(BestResult)) == 0
+        assert ledger_total(user_id) == 0

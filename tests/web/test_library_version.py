@@ -45,6 +45,7 @@ def test_a_page_reads_the_library_once_per_version_and_worker(app: Flask, make_u
     reads = _library_reads(app)
     assert client.get("/dashboard").status_code == 200
     before = len(reads)
+    assert before == 1  # read once, for the version the fixture's sync stored
     for _ in range(3):
         assert client.get("/dashboard").status_code == 200
         assert client.get("/leaderboards").status_code == 200

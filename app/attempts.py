@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .catalogue import skill_names_in
@@ -19,11 +19,11 @@ from .engine.model import Scenario
 from .engine.play import Action, ActionRefused, Playthrough, Step, play
 from .engine.stats import scenario_stats
 from .extensions import db
-from .models import Attempt, AttemptStep, BestResult, ContentVersion, LibraryEntry, User
+from .models import Attempt, AttemptStep, ContentVersion, LibraryEntry, User
 from .models.content import SCENARIO_KINDS
 from .models.play import ABANDONED, ACTIVE, FINISHED
 from .models.users import utcnow
-from .points import BestRead, Finish, record_result
+from .points import BestRead, Finish, best_as_json, record_result
 from .reviews import link_retry_requests
 from .rewards import (EarnedBadge, after_finish, celebrate_courses, course_titles, courses_holding, library_facts,
                       standing_of)
@@ -136,7 +136,6 @@ _SIGNED_IN_AND_OWNED_ROW = DirectStatement(_signed_in_and_owned_row)
 # Session.info key: (user id, attempt id, the owned row's columns or None), read with the signed-in user.
 _PRE_READ = "attempt_read_with_user"
 _STEPS = AttemptStep.__table__
-_BEST = BestResult.__table__
 _STEP_COLUMNS = ("attempt_id", "number", "node", "action", "answer", "points", "skills", "feedback", "shown",
                  "created_at")
 # The guard of every recorded step: the attempt is still running and still at the step before this one.
@@ -171,10 +170,7 @@ def _and_record_returning_best(move_on: Any) -> Any:
     One row when the step was stored, holding [points, outcome, perfect, skills] or NULL when there is no
     best yet: the finish needs it next, and so it costs no round trip of its own.
     """
-    best = (select(func.json_build_array(_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills))
-            .where(_BEST.c.user_id == bindparam("trainee"), _BEST.c.content_id == bindparam("scenario"))
-            .scalar_subquery())
-    return _and_record(move_on).returning(best.label("best"))
+    return _and_record(move_on).returning(best_as_json().label("best"))
 
 
 _MOVE_ON_AND_RECORD = DirectStatement(lambda: _and_record(_MOVE_ON_STATEMENT))
@@ -355,9 +351,8 @@ def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -
               "feedback": list(step.feedback), "shown": dict(step.shown), "created_at": utcnow(),
               "total": playthrough.points, "recorded": [*row.actions, step.action]}
     if playthrough.finished:
-        values.update(_finishing(scenario, playthrough, values["created_at"]))
-
-        values.update(trainee=row.user_id, scenario=row.content_id)
+        values.update(_finishing(scenario, playthrough, values["created_at"]), trainee=row.user_id,
+                      scenario=row.content_id)
 
         def record_and_close() -> Rewards:
             best = _record_step(values, finishing=True)

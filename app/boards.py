@@ -32,12 +32,14 @@ def mode_now() -> Any:
     """The stored board mode as a scalar subquery, to read along with another statement (then `known_mode`)."""
     return _MODE_NOW
 
-_MODE_AND_VERSION = select(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"))
-# How every cache key of a board starts, in SQL: "version|mode|", as `_key_start` writes it in Python.
+
+# How every cache key of a board starts: "version|mode|". Built in SQL only, and read back with the board's
+# settings, so the keys a read looks up and the keys a store writes cannot drift apart.
 _CACHE_KEY_START = (func.coalesce(_VERSION_NOW, "0") + "|"
                     + case((_MODE_NOW.in_(MODES), _MODE_NOW), else_="on") + "|")
 # For a viewer off the board: the settings, and the board's cached top.
-_SETTINGS_AND_TOP = _MODE_AND_VERSION.add_columns(
+_SETTINGS_AND_TOP = select(
+    _MODE_NOW.label("mode"), _CACHE_KEY_START.label("key_start"),
     board_cache.stored_under(_CACHE_KEY_START + bindparam("top_key")).label("top"))
 
 
@@ -102,7 +104,7 @@ class _Statements:
     """One kind of board's queries, built once; bind parameters carry its scope, the viewer and the sizes."""
 
     top: Select[Any]  # the public board, best first, :size rows
-    standing: Select[Any]  # the viewer's own row, hidden or not, with the board mode and version
+    standing: Select[Any]  # the viewer's own row, hidden or not, with the board mode and cached parts
     public_ahead: Select[Any]  # how many public rows rank before :points, :reached_at, :viewer_id
     # For boards with a scores table of their own, on SQLite: every score ahead, and the off-board users among them.
     scored_ahead: Select[Any] | None
@@ -160,10 +162,11 @@ def _statements(kind: str, in_team: bool) -> _Statements:
         off_board_ahead = select(func.count()).select_from(User).where(off_board, theirs > 0)
     return _Statements(
         top=public.add_columns(*columns).order_by(score.desc(), reached, User.id).limit(bindparam("size")),
-        # The mode and version ride along with the viewer's row, and so do the board's cached top and the
-        # viewer's cached place: one round trip serves a board read whose parts are cached.
-        standing=base.add_columns(_MODE_NOW.label("mode"), _VERSION_NOW.label("version"), User.display_name,
+        # The mode and the cache keys' start ride along with the viewer's row, and so do the board's cached top
+        # and the viewer's cached place: one round trip serves a board read whose parts are cached.
+        standing=base.add_columns(_MODE_NOW.label("mode"), User.display_name,
                                   score.label("points"), reached.label("reached_at"), User.leaderboard_hidden,
+                                  _CACHE_KEY_START.label("key_start"),
                                   board_cache.stored_under(_CACHE_KEY_START + bindparam("top_key")).label("top"),
                                   board_cache.stored_under(_CACHE_KEY_START + bindparam("place_key")).label("place"))
         .where(User.id == bindparam("viewer_id")),
@@ -271,11 +274,6 @@ def _scored(standing: _Standing | None) -> list[Any] | None:
     return None if standing is None else [standing.points, str(standing.reached_at), standing.hidden]
 
 
-def _key_start(version: str, mode: str) -> str:
-    """How every cache key of a board starts, as `_CACHE_KEY_START` writes it in SQL."""
-    return f"{version}|{mode}|"
-
-
 def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     """The board for one viewer: the top ranks, their own rank and the trainees just above and below."""
     connection = db.session.connection()
@@ -291,13 +289,13 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     # A viewer off this board (a mentor, a trainee yet to score here) has no row to bring the settings along.
     settings = row if row is not None else connection.execute(_SETTINGS_AND_TOP, {"now": clock.now(),
                                                                                  "top_key": top_rest}).one()
-    mode, version = known_mode(settings.mode), settings.version or "0"
+    mode = known_mode(settings.mode)
     if mode == "off":
         return Board(query, mode)
     standing = None if row is None else _Standing(viewer_id, row.display_name, row.points, row.reached_at,
                                                   bool(row.leaderboard_hidden))
     if board_cache.lifetime():
-        start = _key_start(version, mode)
+        start = settings.key_start
         top_key, place_key = start + top_rest, None if standing is None else start + place_rest
         cached = (settings.top, None) if row is None else (row.top, row.place)
         stored = tuple(None if value is None else json.loads(value) for value in cached)

@@ -280,7 +280,7 @@ def write(fn: Callable[[], T], one_statement: bool = False, durable: bool = Fals
         try:
             # Rolled back inside the turn, so the next writer never finds this one's transaction still open.
             with _writers_turn():
-                return _rolled_back_on_error(lambda: _committed(fn, upgrade and attempt == 0, durable))
+                return _rolled_back_on_error(lambda: _committed(fn, upgrade and attempt == 0))
         finally:
             _durable.reset(durable_token)
             _write_intent.reset(token)
@@ -288,11 +288,11 @@ def write(fn: Callable[[], T], one_statement: bool = False, durable: bool = Fals
     return _with_retries(transaction)
 
 
-def _committed(fn: Callable[[], T], take_lock_first: bool, durable: bool = False) -> T:
+def _committed(fn: Callable[[], T], take_lock_first: bool) -> T:
     """Run `fn` and commit; first take SQLite's write lock on the connection already held, if asked."""
     if take_lock_first:
         _begin(db.session.connection(), "BEGIN IMMEDIATE")
-    if durable and not is_sqlite(db.engine) and current_app.config.get("SYNCHRONOUS_COMMIT") in _BELOW_ON:
+    if _durable.get() and not is_sqlite(db.engine) and current_app.config.get("SYNCHRONOUS_COMMIT") in _BELOW_ON:
         db.session.execute(text("SET LOCAL synchronous_commit = on"))
     result = fn()
     db.session.commit()

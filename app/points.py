@@ -92,9 +92,18 @@ class BestRead:
 
 
 _BEST = BestResult.__table__
-_CURRENT_BEST = DirectStatement(lambda: select(_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills)
-                                .where(_BEST.c.user_id == bindparam("trainee"),
-                                       _BEST.c.content_id == bindparam("scenario")))
+# A best result as `record_result` and `BestRead` hold it; bound values: trainee (user id), scenario (content id).
+_BEST_VALUES = (_BEST.c.points, _BEST.c.outcome, _BEST.c.perfect, _BEST.c.skills)
+_THIS_BEST = (_BEST.c.user_id == bindparam("trainee"), _BEST.c.content_id == bindparam("scenario"))
+_CURRENT_BEST = DirectStatement(lambda: select(*_BEST_VALUES).where(*_THIS_BEST))
+
+
+def best_as_json() -> Any:
+    """The trainee's best as one JSON array of `BestRead`'s values (NULL when none), to read with another statement.
+
+    PostgreSQL only (json_build_array).
+    """
+    return select(func.json_build_array(*_BEST_VALUES)).where(*_THIS_BEST).scalar_subquery()
 # Compare-and-set: the row changes only if it still holds what was read.
 # (Bind names differ from column names: SQLAlchemy keeps those for the SET clause.)
 _SAME_BEST = _BEST.update().where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -119,17 +119,22 @@ _OWNED_ROW = (
            _VERSIONS.c.content_hash, _SKILLS_VERSIONS.c.content_hash.label("skills_hash"))
     .join_from(_ATTEMPTS, _VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
     .outerjoin(_SKILLS_VERSIONS, _SKILLS_VERSIONS.c.id == _ATTEMPTS.c.skills_version_id)
-    .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.user_id == bindparam("user_id")))
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id")))
+# By primary key alone, so PostgreSQL never walks all of a trainee's attempts whatever its statistics say
+# (it ties the user_id index with the key when they are missing); the owner is checked on the row.
 _OWNED_ROW_DIRECT = DirectStatement(lambda: _OWNED_ROW)
 
 
 def _signed_in_and_owned_row() -> Any:
-    """The signed-in user's row with the owned attempt row beside it (NULLs when the attempt is not theirs)."""
+    """The signed-in user's row with the attempt row the URL names beside it (NULLs when there is none).
+
+    Whose attempt it is gets checked on the row (`_owned`), for the same reason as `_OWNED_ROW`.
+    """
     users = User.__table__
-    owned = (_ATTEMPTS.join(_VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
+    named = (_ATTEMPTS.join(_VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
              .outerjoin(_SKILLS_VERSIONS, _SKILLS_VERSIONS.c.id == _ATTEMPTS.c.skills_version_id))
-    ours = (_ATTEMPTS.c.id == bindparam("attempt_id")) & (_ATTEMPTS.c.user_id == users.c.id)
-    return signed_in_row().add_columns(*_OWNED_ROW.selected_columns).select_from(users.outerjoin(owned, ours))
+    return signed_in_row().add_columns(*_OWNED_ROW.selected_columns).select_from(
+        users.outerjoin(named, _ATTEMPTS.c.id == bindparam("attempt_id")))
 
 
 _SIGNED_IN_AND_OWNED_ROW = DirectStatement(_signed_in_and_owned_row)
@@ -188,9 +193,14 @@ def signed_in_with_attempt(user_id: int, token: str, view_args: Mapping[str, Any
     found = signed_in_with(_SIGNED_IN_AND_OWNED_ROW, user_id, token, {"attempt_id": attempt_id})
     if found is None:
         return None
-    user, owned = found
-    db.session.info[_PRE_READ] = (user_id, attempt_id, owned if owned[0] is not None else None)
+    user, named = found
+    db.session.info[_PRE_READ] = (user_id, attempt_id, _owned(named, user_id))
     return user
+
+
+def _owned(row: Sequence[Any] | None, user_id: int) -> Sequence[Any] | None:
+    """The attempt row if it exists and belongs to this user, else None."""
+    return row if row is not None and row[0] is not None and row[1] == user_id else None
 
 
 def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
@@ -199,7 +209,7 @@ def _owned_row(user_id: int, attempt_id: int) -> AttemptRow:
     if read is not None and read[:2] == (user_id, attempt_id):
         row = read[2]
     else:
-        row = _OWNED_ROW_DIRECT.first(db.session.connection(), {"attempt_id": attempt_id, "user_id": user_id})
+        row = _owned(_OWNED_ROW_DIRECT.first(db.session.connection(), {"attempt_id": attempt_id}), user_id)
     if row is None:
         raise NotFound("no such attempt")
     id_, owner, content_id, status, outcome, points, step_count, actions, kind, content_hash, skills_hash = row

@@ -734,6 +734,47 @@ def test_pages_reuse_the_sessions_signed_token_and_only_their_own(app: Flask, cl
 
 
 @pytest.mark.usefixtures("csrf_on")
+def test_a_token_checked_before_still_belongs_to_its_own_session_only(app: Flask, client: FlaskClient,
+                                                                       make_user: Callable[..., int]) -> None:
+    make_user("ayse")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    stranger = app.test_client()
+    theirs = csrf_token_from(stranger.get("/login").get_data(as_text=True))
+    for _ in range(2):  # the second time, each signature is one this worker has verified already
+        assert post_login(stranger, "ayse", "not the password", data={"csrf_token": theirs}).status_code == 401
+        assert post_login(client, "ayse", "not the password", data={"csrf_token": theirs}).status_code == 400
+        assert post_login(client, "ayse", "not the password", data={"csrf_token": token}).status_code == 401
+    assert post_login(client, "ayse", PASSWORD, headers={"X-CSRFToken": token}).status_code == 303
+
+
+@pytest.mark.usefixtures("csrf_on")
+def test_a_token_checked_before_is_refused_once_the_signing_key_changes(app: Flask, client: FlaskClient,
+                                                                         make_user: Callable[..., int]) -> None:
+    make_user("ayse")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    assert post_login(client, "ayse", "not the password", data={"csrf_token": token}).status_code == 401
+    app.config["WTF_CSRF_SECRET_KEY"] = "a new key for CSRF tokens only"
+    assert post_login(client, "ayse", PASSWORD, data={"csrf_token": token}).status_code == 400
+    fresh = csrf_token_from(client.get("/login").get_data(as_text=True))
+    assert fresh != token
+    assert post_login(client, "ayse", PASSWORD, data={"csrf_token": fresh}).status_code == 303
+
+
+@pytest.mark.usefixtures("csrf_on")
+def test_an_https_post_needs_a_referrer_from_this_site(client: FlaskClient, make_user: Callable[..., int]) -> None:
+    make_user("ayse")
+    https = {"base_url": "https://localhost"}
+    token = csrf_token_from(client.get("/login", **https).get_data(as_text=True))
+    form = {"csrf_token": token}
+    assert post_login(client, "ayse", PASSWORD, data=form, **https).status_code == 400
+    assert post_login(client, "ayse", PASSWORD, data=form, headers={"Referer": "https://elsewhere.example/login"},
+                      **https).status_code == 400
+    assert not signed_in(client)
+    assert post_login(client, "ayse", PASSWORD, data=form, headers={"Referer": "https://localhost/login"},
+                      **https).status_code == 303
+
+
+@pytest.mark.usefixtures("csrf_on")
 def test_expiring_tokens_are_signed_afresh_for_every_page(app: Flask, client: FlaskClient, make_user: Callable[..., int],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     make_user("ayse")

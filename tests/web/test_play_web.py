@@ -550,3 +550,22 @@ def test_restarting_again_and_again_keeps_working(app, trainee):
     with app.app_context():
         running = db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.status == "active"))
     assert running == 1
+
+
+def test_the_attempt_named_in_the_url_is_found_by_its_key(app, trainee):
+    """Not among all of its trainee's attempts, which PostgreSQL would scan were ownership part of the join."""
+    attempt_id = start(trainee)
+    for _ in range(3):
+        start(trainee, "loyalty-case")
+    with app.app_context():
+        owner, token = db.session.execute(select(User.id, User.session_token).where(User.username == "ayse")).one()
+        connection = db.session.connection()
+        plan = attempts._SIGNED_IN_AND_OWNED_ROW.plan(connection.dialect)
+        values = plan.parameters({"user_id": owner, "token": token, "attempt_id": attempt_id})
+        values = values if isinstance(values, dict) else tuple(values)
+        if connection.dialect.name == "postgresql":
+            shown = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {plan.sql}", values))
+            assert "attempts_pkey" in shown and "ix_attempts_user_id" not in shown, shown
+        else:
+            shown = "\n".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {plan.sql}", values))
+            assert "attempts USING INTEGER PRIMARY KEY" in shown, shown

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, abort, current_app, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
+from babel import Locale
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.routing import IntegerConverter
 from flask_login import current_user
 
@@ -165,8 +168,15 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
-def pick_locale() -> str | None:
+def pick_locale() -> Locale | None:
     """The interface language: the browser's best match among the configured ones (default outside requests)."""
     if not has_request_context():
         return None
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+    return _best_locale(request.headers.get("Accept-Language", ""), tuple(current_app.config["LANGUAGES"]))
+
+
+@lru_cache(maxsize=256)
+def _best_locale(accept_language: str, offered: tuple[str, ...]) -> Locale:
+    # Browsers send the same few headers again and again, and Flask-Babel parses whatever the selector
+    # returns on every request unless it is a Locale already.
+    return Locale.parse(parse_accept_header(accept_language, LanguageAccept).best_match(offered) or "en")

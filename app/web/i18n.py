@@ -29,7 +29,9 @@ def _formatted(translate: Callable[..., str], defaults: Callable[..., dict[str, 
     def call(eval_context: EvalContext, *args: Any, **variables: Any) -> str:
         text = translate(*args)
         variables = {**defaults(*args), **variables}
-        return (Markup(text) if eval_context.autoescape else text) % variables
+        text = Markup(text) if eval_context.autoescape else text
+        # Formatting is skipped only where it could change nothing: no variables and no "%%" to undouble.
+        return text % variables if variables or "%" in text else text
 
     return call
 

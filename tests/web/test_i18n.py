@@ -41,3 +41,12 @@ def test_template_strings_are_translated_and_filled_in_escaped_inside_loops(app)
     with app.test_request_context("/"):
         html = render_template_string(source, names=["<b>", "Ayşe"])
     assert html == "Hello &lt;b&gt;/1 badge/Bye &lt;b&gt;;Hello Ayşe/2 badges/Bye Ayşe;2 days"
+
+
+def test_template_strings_without_variables_keep_jinjas_percent_rules(app):
+    from flask import render_template_string
+
+    source = '{{ _("Saved") }}|{{ _("100%% sure") }}|{{ _("%(n)s%% done", n=50) }}|{{ _("<b>") }}'
+    with app.test_request_context("/"):
+        html = render_template_string(source)
+    assert html == "Saved|100% sure|50% done|<b>"  # a translated string is trusted markup, as in Jinja

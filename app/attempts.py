@@ -59,6 +59,7 @@ class AttemptView:
     outcome: str
     points: int
     step_count: int
+    version_hash: str  # the content hash of the version played
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class AttemptRow:
 
     def view(self) -> AttemptView:
         """The view of the row as read."""
-        return AttemptView(self.id, self.content_id, self.status, self.outcome, self.points, self.step_count)
+        return AttemptView(self.id, self.content_id, self.status, self.outcome, self.points, self.step_count,
+                           self.content_hash)
 
 
 _ATTEMPTS = Attempt.__table__
@@ -371,7 +373,8 @@ def _act_once(user_id: int, attempt_id: int, step_number: int, action: Action) -
     else:
         write(lambda: _record_step(values), one_statement=True)
         rewards, status = Rewards(step.points), ACTIVE
-    view = AttemptView(row.id, row.content_id, status, playthrough.outcome, playthrough.points, step_number)
+    view = AttemptView(row.id, row.content_id, status, playthrough.outcome, playthrough.points, step_number,
+                       row.content_hash)
     return AttemptState(view, scenario, playthrough, skill_names_in(row.skills_hash), rewards)
 
 

@@ -19,6 +19,16 @@ def _translations() -> Any:
     return found
 
 
+@pass_eval_context
+def _gettext(eval_context: EvalContext, string: str, **variables: Any) -> str:
+    """`_` and `gettext` in templates: the generic callable below, minus its layers (pages call it dozens of times)."""
+    text = _translations().ugettext(string)
+    if eval_context.autoescape:
+        text = Markup(text)
+    # Formatting is skipped only where it could change nothing: no variables and no "%%" to undouble.
+    return text % variables if variables or "%" in text else text
+
+
 def _formatted(translate: Callable[..., str], defaults: Callable[..., dict[str, Any]]) -> Callable[..., str]:
     """A newstyle template callable: translate, then fill in the variables (escaped when autoescaping).
 
@@ -38,7 +48,7 @@ def _formatted(translate: Callable[..., str], defaults: Callable[..., dict[str, 
 
 def init_app(app: Flask) -> None:
     """Replace the template gettext callables Flask-Babel installed with ones that reuse the request's catalogue."""
-    gettext = _formatted(lambda string: _translations().ugettext(string), lambda string: {})
+    gettext = _gettext
     ngettext = _formatted(lambda singular, plural, n: _translations().ungettext(singular, plural, n),
                           lambda singular, plural, n: {"num": n})
     pgettext = _formatted(lambda context, string: _translations().upgettext(context, string),

@@ -569,3 +569,74 @@ def test_the_attempt_named_in_the_url_is_found_by_its_key(app, trainee):
         else:
             shown = "\n".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {plan.sql}", values))
             assert "attempts USING INTEGER PRIMARY KEY" in shown, shown
+
+
+HOLES_IN_TEXT = """\
+id: holes-in-text
+title: Text that looks like the page's holes
+language: en
+skills: [empathy]
+difficulty: 1
+minutes: 1
+start: ask
+nodes:
+  ask:
+    narrate: "Raw: <hole-act-url> and <hole-csrf>. Code: `<hole-step>`"
+    say: Which one?
+    choices:
+      - {id: first, text: "<hole-act-url> is my answer", goto: done}
+  done:
+    ending: success
+    say: Done.
+"""
+
+
+def form_targets(html: str) -> tuple[set[str], set[str], set[str]]:
+    """The act URLs, step numbers and CSRF tokens a page's play forms carry."""
+    return (set(re.findall(r'hx-post="([^"]+)"', html)), set(re.findall(r'name="step" value="([^"]+)"', html)),
+            set(re.findall(r'name="csrf_token" value="([^"]+)"', html)))
+
+
+def test_trainees_at_the_same_scene_share_its_body_but_each_form_is_their_own(app, trainee, make_user):
+    first = start(trainee)
+    act(trainee, first, 1, choice="acknowledge")
+    other = app.test_client()
+    make_user("mehmet")
+    other.post("/login", data={"username": "mehmet", "password": "correct horse battery staple"})
+    second = start(other)
+    act(other, second, 1, choice="acknowledge")
+    mine, theirs = (client.get(f"/attempts/{attempt_id}", headers=HX).get_data(as_text=True)
+                    for client, attempt_id in ((trainee, first), (other, second)))
+    assert "Explain the delay" in mine and "Explain the delay" in theirs
+    assert "<hole" not in mine and "<hole" not in theirs
+    (my_urls, my_steps, my_tokens), (their_urls, their_steps, their_tokens) = form_targets(mine), form_targets(theirs)
+    assert my_urls == {f"/attempts/{first}/act"} and their_urls == {f"/attempts/{second}/act"}
+    assert my_steps == their_steps == {"2"}
+    assert len(my_tokens) == len(their_tokens) == 1 and my_tokens != their_tokens
+    again = start(trainee, "loyalty-case")
+    assert form_targets(trainee.get(f"/attempts/{again}").get_data(as_text=True))[0] == {f"/attempts/{again}/act"}
+
+
+def test_scenario_text_cannot_open_a_hole_in_the_page(app, trainee, tmp_path):
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    (library / "scenarios" / "holes-in-text.yaml").write_text(HOLES_IN_TEXT, encoding="utf-8")
+    with app.app_context():
+        sync_library(library, None)
+    attempt_id = start(trainee, "holes-in-text")
+    for _ in range(2):  # rendered, then served from the store
+        page = trainee.get(f"/attempts/{attempt_id}", headers=HX).get_data(as_text=True)
+        assert "&lt;hole-act-url&gt; is my answer" in page and "<code>&lt;hole-step&gt;</code>" in page
+        assert f"/attempts/{attempt_id}/act" not in page.split('<section class="scene"')[0]
+        assert form_targets(page)[:2] == ({f"/attempts/{attempt_id}/act"}, {"1"})
+    assert act(trainee, attempt_id, 1, HX, choice="first").status_code == 200
+
+
+def test_the_scene_body_is_kept_per_interface_language(app, trainee):
+    attempt_id = start(trainee)
+    act(trainee, attempt_id, 1, choice="acknowledge")
+    english = trainee.get(f"/attempts/{attempt_id}", headers=HX).get_data(as_text=True)
+    turkish = trainee.get(f"/attempts/{attempt_id}", headers={**HX, "Accept-Language": "tr"}).get_data(as_text=True)
+    assert form_targets(english) == form_targets(turkish)
+    # No catalogue is translated yet, so the two bodies read alike; each language has its own.
+    assert {key[1] for key in app.extensions["scene_bodies"]} == {"en", "tr"}

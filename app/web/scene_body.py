@@ -1,0 +1,50 @@
+"""A scene's body, rendered once per scenario version, place in it and language, then filled in per attempt.
+
+Every answer re-renders the play region, and the body is its dearest part: narration, the persona's line,
+the case text, the choices and the forms. None of it depends on the attempt beyond where it stands in a
+version (which never changes) and which choices its conditions offer, so the rendered HTML is kept per
+worker with holes for the attempt's own values: the form's URL, the CSRF token and the step number.
+Nothing from a scenario can make a hole: its text reaches the body escaped, and its Markdown sanitised
+to an allow-list of tags, so a literal `<hole-...>` tag in the HTML is always one left here.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, url_for
+from flask_babel import get_locale
+from markupsafe import Markup, escape
+
+from ..attempts import AttemptState
+from ..extensions import csrf
+
+HOLES = {"act_url": Markup("<hole-act-url>"), "csrf": Markup("<hole-csrf>"), "next_step": Markup("<hole-step>")}
+# Versions x places x offered choices x languages in play at once; the bound only caps memory.
+MAX_ENTRIES = 4096
+
+
+def scene_body(state: AttemptState, content_lang: Markup) -> Markup:
+    """The body of the attempt's current scene or question, with the attempt's form values filled in."""
+    playthrough = state.playthrough
+    offered = () if state.scenario.is_case_study else tuple(playthrough.offered())
+    place = (playthrough.question_index,) if state.scenario.is_case_study else (
+        playthrough.node.id, *(choice.id for choice in offered))
+    key = (state.attempt.version_hash, str(get_locale()), place)
+    rendered: dict[tuple[object, ...], str] = current_app.extensions["scene_bodies"]
+    html = rendered.get(key)
+    if html is None:
+        template = current_app.jinja_env.get_template("play/_scene_body.html")
+        html = template.render(state=state, scenario=state.scenario, playthrough=playthrough, offered=offered,
+                               content_lang=content_lang, **HOLES)
+        if len(rendered) >= MAX_ENTRIES:
+            rendered.clear()
+        rendered[key] = html
+    filled = (html.replace(HOLES["act_url"], str(escape(url_for("play.act", attempt_id=state.attempt.id))))
+              .replace(HOLES["csrf"], str(escape(csrf.page_token())))
+              .replace(HOLES["next_step"], str(state.attempt.step_count + 1)))
+    return Markup(filled)  # noqa: S704 - rendered with autoescape; the filled values are escaped above
+
+
+def init_app(app: Flask) -> None:
+    """Offer `scene_body()` to templates, with its own store per app."""
+    app.extensions["scene_bodies"] = {}
+    app.jinja_env.globals["scene_body"] = scene_body

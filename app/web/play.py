@@ -33,9 +33,10 @@ def init_app(app: Flask) -> None:
 
 
 def _header_points() -> dict[str, object]:
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # resolved once: the proxy looks the user up on every use
+    if not user.is_authenticated:
         return {"header_points": HeaderPoints(0), "oob": False}
-    return {"header_points": HeaderPoints(current_user.points_total, g.get("attempt_points")), "oob": False}
+    return {"header_points": HeaderPoints(user.points_total, g.get("attempt_points")), "oob": False}
 
 
 @bp.get("/")

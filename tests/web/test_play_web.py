@@ -416,12 +416,17 @@ nodes:
 """
 
 
-def test_an_attempt_whose_start_is_an_ending_finishes_at_once_and_counts(app, trainee, tmp_path):
+def sync_with_scenario(app, tmp_path, content_id: str, text: str) -> None:
+    """Sync the test library with one more scenario file."""
     library = tmp_path / "library"
     shutil.copytree(LIBRARY, library)
-    (library / "scenarios" / "over-at-once.yaml").write_text(OVER_AT_ONCE, encoding="utf-8")
+    (library / "scenarios" / f"{content_id}.yaml").write_text(text, encoding="utf-8")
     with app.app_context():
         sync_library(library, None)
+
+
+def test_an_attempt_whose_start_is_an_ending_finishes_at_once_and_counts(app, trainee, tmp_path):
+    sync_with_scenario(app, tmp_path, "over-at-once", OVER_AT_ONCE)
     attempt_id = start(trainee, "over-at-once")
     assert "Nothing was asked of you this time." in trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True)
     with app.app_context():
@@ -618,11 +623,7 @@ def test_trainees_at_the_same_scene_share_its_body_but_each_form_is_their_own(ap
 
 
 def test_scenario_text_cannot_open_a_hole_in_the_page(app, trainee, tmp_path):
-    library = tmp_path / "library"
-    shutil.copytree(LIBRARY, library)
-    (library / "scenarios" / "holes-in-text.yaml").write_text(HOLES_IN_TEXT, encoding="utf-8")
-    with app.app_context():
-        sync_library(library, None)
+    sync_with_scenario(app, tmp_path, "holes-in-text", HOLES_IN_TEXT)
     attempt_id = start(trainee, "holes-in-text")
     for _ in range(2):  # rendered, then served from the store
         page = trainee.get(f"/attempts/{attempt_id}", headers=HX).get_data(as_text=True)

@@ -10,6 +10,8 @@ to an allow-list of tags, so a literal `<hole-...>` tag in the HTML is always on
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 from markupsafe import Markup, escape
@@ -24,17 +26,20 @@ MAX_ENTRIES = 4096
 
 def scene_body(state: AttemptState, content_lang: Markup) -> Markup:
     """The body of the attempt's current scene or question, with the attempt's form values filled in."""
-    playthrough = state.playthrough
-    offered = () if state.scenario.is_case_study else tuple(playthrough.offered())
-    place = (playthrough.question_index,) if state.scenario.is_case_study else (
-        playthrough.node.id, *(choice.id for choice in offered))
+    playthrough, scenario = state.playthrough, state.scenario
+    # The body sees only what its key holds, so no attempt's own state can reach another's page.
+    if scenario.is_case_study:
+        where: dict[str, Any] = {"question": playthrough.question, "question_index": playthrough.question_index}
+        place: tuple[object, ...] = (playthrough.question_index,)
+    else:
+        where = {"node": playthrough.node, "offered": tuple(playthrough.offered())}
+        place = (playthrough.node.id, *(choice.id for choice in where["offered"]))
     key = (state.attempt.version_hash, str(get_locale()), place)
     rendered: dict[tuple[object, ...], str] = current_app.extensions["scene_bodies"]
     html = rendered.get(key)
     if html is None:
         template = current_app.jinja_env.get_template("play/_scene_body.html")
-        html = template.render(state=state, scenario=state.scenario, playthrough=playthrough, offered=offered,
-                               content_lang=content_lang, **HOLES)
+        html = template.render(scenario=scenario, content_lang=content_lang, **where, **HOLES)
         if len(rendered) >= MAX_ENTRIES:
             rendered.clear()
         rendered[key] = html

@@ -640,4 +640,27 @@ def test_the_scene_body_is_kept_per_interface_language(app, trainee):
     turkish = trainee.get(f"/attempts/{attempt_id}", headers={**HX, "Accept-Language": "tr"}).get_data(as_text=True)
     assert form_targets(english) == form_targets(turkish)
     # No catalogue is translated yet, so the two bodies read alike; each language has its own.
-    assert {key[1] for key in app.extensions["scene_bodies"]} == {"en", "tr"}
+    assert {key[1] for key in app.extensions["scene_bodies"].bodies} == {"en", "tr"}
+
+
+def test_the_scene_body_store_is_bounded_by_the_text_it_holds(app, trainee, monkeypatch):
+    from app.web import scene_body
+
+    store = app.extensions["scene_bodies"]
+    first = start(trainee)
+    trainee.get(f"/attempts/{first}")
+    [first_key] = store.bodies
+    monkeypatch.setattr(scene_body, "MAX_CHARS", store.chars + 1)
+    second = start(trainee, "loyalty-case")
+    page = trainee.get(f"/attempts/{second}").get_data(as_text=True)
+    assert form_targets(page)[0] == {f"/attempts/{second}/act"}
+    [(kept_key, kept)] = store.bodies.items()  # the first was let go to make room
+    assert kept_key != first_key and store.chars == len(kept)
+
+
+def test_with_templates_reloading_no_scene_body_is_kept(app, trainee):
+    app.jinja_env.auto_reload = True
+    attempt_id = start(trainee)
+    assert form_targets(trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True))[0] == {
+        f"/attempts/{attempt_id}/act"}
+    assert app.extensions["scene_bodies"].bodies == {}

@@ -21,8 +21,6 @@ SWEEP_EVERY = timedelta(minutes=1)
 _NEXT_SWEEP = "board_cache_next_sweep"
 
 _ENTRIES, _SETTINGS = BoardCacheEntry.__table__, AppSetting.__table__
-_READ = select(_ENTRIES.c.key, _ENTRIES.c.value).where(
-    _ENTRIES.c.key.in_(bindparam("keys", expanding=True)), _ENTRIES.c.expires_at > bindparam("now"))
 _SWEEP = delete(_ENTRIES).where(_ENTRIES.c.expires_at <= bindparam("now"))
 
 
@@ -56,12 +54,6 @@ def stored_under(key: Any) -> Any:
     """The value stored under a key built in SQL, while it has not expired (bind `now`): a column to read along."""
     return (select(_ENTRIES.c.value).where(_ENTRIES.c.key == key, _ENTRIES.c.expires_at > bindparam("now"))
             .scalar_subquery())
-
-
-def read(keys: list[str]) -> dict[str, Any]:
-    """The values stored under these keys that have not expired, decoded."""
-    rows = db.session.connection().execute(_READ, {"keys": keys, "now": clock.now()})
-    return {key: json.loads(value) for key, value in rows}
 
 
 def store(values: dict[str, Any]) -> None:

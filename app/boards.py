@@ -259,14 +259,19 @@ def _cached_parts(board: _Computation, keys: tuple[str, str | None], stored: tup
         place = None  # computed for another score of the viewer's
     fresh: dict[str, Any] = {}
     if place_key is not None and place is None:
-        place = fresh[place_key] = {**board.place(standing, neighbours), "for": _scored(standing)}
+        place = fresh[place_key] = _computed_place(board, standing, neighbours)
     if top is None or not _agree(top, viewer_id, standing, place, size):
         top = fresh[top_key] = board.top(size)
         if place_key is not None and place_key not in fresh and not _agree(top, viewer_id, standing, place, size):
-            place = fresh[place_key] = {**board.place(standing, neighbours), "for": _scored(standing)}
+            place = fresh[place_key] = _computed_place(board, standing, neighbours)
     if fresh:
         board_cache.store(fresh)
     return top, place
+
+
+def _computed_place(board: _Computation, standing: _Standing, neighbours: int) -> dict[str, Any]:
+    """The viewer's place as the cache keeps it: with the score it was computed for, which a read checks."""
+    return {**board.place(standing, neighbours), "for": _scored(standing)}
 
 
 def _scored(standing: _Standing | None) -> list[Any] | None:

@@ -51,20 +51,17 @@ class CSRFProtectKeepingToken(CSRFProtect):
 
     def page_token(self) -> str:
         """The signed CSRF token for this request's page: `generate_csrf`, without signing again what was signed."""
-        config = current_app.config
-        field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        if config.get("WTF_CSRF_TIME_LIMIT") is not None or field in g:
+        field = _field_name()
+        if current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None or field in g:
             return generate_csrf()
-        signing_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        signing_key = _signing_key()
         raw = session.get(field)
         signed = self._signed.get((signing_key, raw)) if isinstance(raw, str) else None
         if signed is not None:
             setattr(g, field, signed)
             return signed
         signed = generate_csrf()  # creates the session's raw token when it has none
-        if len(self._signed) >= self.SIGNED_KEPT:
-            self._signed.clear()
-        self._signed[(signing_key, session[field])] = signed
+        _keep(self._signed, (signing_key, session[field]), signed, self.SIGNED_KEPT)
         return signed
 
     def protect(self, apply_exemptions: bool = False) -> None:
@@ -89,22 +86,36 @@ class CSRFProtectKeepingToken(CSRFProtect):
                 self._error_response("The referrer header is missing.")
             if not same_origin(request.referrer, f"https://{request.host}/"):
                 self._error_response("The referrer does not match the host.")
-        g.setdefault(config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), submitted)
+        g.setdefault(_field_name(), submitted)
         g.csrf_valid = True
 
     def _validate_never_expiring(self, submitted: Any) -> None:
         """`validate_csrf`, trusting a signature this worker has verified before under the same key."""
-        config = current_app.config
-        signing_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-        raw = session.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        signing_key = _signing_key()
+        raw = session.get(_field_name())
         proven = self._verified.get((signing_key, submitted)) if isinstance(submitted, str) else None
         if proven is None or not isinstance(raw, str):
             validate_csrf(submitted)  # raises ValidationError, with its reason, when the token is not good
-            if len(self._verified) >= self.VERIFIED_KEPT:
-                self._verified.clear()
-            self._verified[(signing_key, submitted)] = raw
+            _keep(self._verified, (signing_key, submitted), raw, self.VERIFIED_KEPT)
         elif not hmac.compare_digest(raw, proven):
             raise ValidationError("The CSRF tokens do not match.")
+
+
+def _field_name() -> str:
+    """Where the session keeps its raw CSRF token (and a form sends the signed one), as Flask-WTF reads it."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def _signing_key() -> Any:
+    """The key CSRF tokens are signed with, as Flask-WTF picks it."""
+    return current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+
+
+def _keep(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Remember a value, emptying the store first when it holds `limit` entries."""
+    if len(store) >= limit:
+        store.clear()
+    store[key] = value
 
 
 # Objects stay readable after a commit without a reload; attributes changed by SQL expressions still refresh.

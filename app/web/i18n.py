@@ -19,14 +19,18 @@ def _translations() -> Any:
     return found
 
 
-@pass_eval_context
-def _gettext(eval_context: EvalContext, string: str, **variables: Any) -> str:
-    """`_` and `gettext` in templates: the generic callable below, minus its layers (pages call it dozens of times)."""
-    text = _translations().ugettext(string)
+def _filled(eval_context: EvalContext, text: str, variables: dict[str, Any]) -> str:
+    """A translated string with its variables filled in, escaped when autoescaping (translations are trusted)."""
     if eval_context.autoescape:
         text = Markup(text)
     # Formatting is skipped only where it could change nothing: no variables and no "%%" to undouble.
     return text % variables if variables or "%" in text else text
+
+
+@pass_eval_context
+def _gettext(eval_context: EvalContext, string: str, **variables: Any) -> str:
+    """`_` and `gettext` in templates: the generic callable below, minus its layers (pages call it dozens of times)."""
+    return _filled(eval_context, _translations().ugettext(string), variables)
 
 
 def _formatted(translate: Callable[..., str], defaults: Callable[..., dict[str, Any]]) -> Callable[..., str]:
@@ -37,11 +41,7 @@ def _formatted(translate: Callable[..., str], defaults: Callable[..., dict[str, 
     """
     @pass_eval_context
     def call(eval_context: EvalContext, *args: Any, **variables: Any) -> str:
-        text = translate(*args)
-        variables = {**defaults(*args), **variables}
-        text = Markup(text) if eval_context.autoescape else text
-        # Formatting is skipped only where it could change nothing: no variables and no "%%" to undouble.
-        return text % variables if variables or "%" in text else text
+        return _filled(eval_context, translate(*args), {**defaults(*args), **variables})
 
     return call
 

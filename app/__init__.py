@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, content_reload, database, security, settings
-from .web import i18n, scene_body, site_header, toasts
+from .web import i18n, rendered_scenes, site_header, toasts
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     toasts.init_app(app)
     site_header.init_app(app)
-    scene_body.init_app(app)
+    rendered_scenes.init_app(app)
     login_manager.init_app(app)
     database.init_app(app)
     security.init_app(app)

@@ -633,34 +633,106 @@ def test_scenario_text_cannot_open_a_hole_in_the_page(app, trainee, tmp_path):
     assert act(trainee, attempt_id, 1, HX, choice="first").status_code == 200
 
 
+TWO_PATHS = """\
+id: two-paths
+title: Two paths to one question
+language: en
+skills: [empathy]
+difficulty: 1
+minutes: 1
+variables:
+  mood: {initial: 2, min: 0, max: 5, label: Mood, show: true}
+start: greet
+nodes:
+  greet:
+    say: Hello?
+    choices:
+      - {id: calm, text: Stay calm, change: {mood: 1}, goto: explain}
+      - {id: rush, text: Rush it, change: {mood: -1}, goto: explain}
+  explain:
+    say: So what now?
+    reply:
+      prompt: Say what you will do.
+      min_words: 2
+      look_for:
+        - {phrases: ["I will"], points: 5, feedback: "A promise."}
+      goto: more
+  more:
+    say: Anything else?
+    choices:
+      - {id: done, text: That is all, goto: bye}
+  bye:
+    ending: success
+    say: Bye.
+"""
+
+
+def meter_value(html: str) -> str:
+    found = re.search(r'<meter min="0" max="5" value="(\d+)">', html)
+    assert found, html
+    return found.group(1)
+
+
+def test_each_attempt_sees_its_own_answer_and_meters_in_a_shared_scene(app, trainee, make_user, tmp_path):
+    sync_with_scenario(app, tmp_path, "two-paths", TWO_PATHS)
+    clients = [trainee]
+    for name in ("mehmet", "zeynep"):
+        make_user(name)
+        clients.append(app.test_client())
+        clients[-1].post("/login", data={"username": name, "password": "correct horse battery staple"})
+    attempt_ids = [start(client, "two-paths") for client in clients]
+    pages = [act(client, attempt_id, 1, HX, choice=choice).get_data(as_text=True)
+             for client, attempt_id, choice in zip(clients, attempt_ids, ("calm", "calm", "rush"))]
+    assert [meter_value(page) for page in pages] == ["3", "3", "1"]
+    assert "Stay calm" in pages[0] and "Rush it" not in pages[0] and "Rush it" in pages[2]
+    replies = ("I will <b>fix</b> it today", "I will call you back")
+    pages = [act(client, attempt_id, 2, HX, reply=reply).get_data(as_text=True)
+             for client, attempt_id, reply in zip(clients, attempt_ids, replies)]
+    assert "I will &lt;b&gt;fix&lt;/b&gt; it today" in pages[0] and "call you back" not in pages[0]
+    assert "I will call you back" in pages[1] and "fix" not in pages[1]
+    for page, attempt_id in zip(pages, attempt_ids):
+        assert "A promise." in page and "+5 points" in page and meter_value(page) == "3" and "<hole" not in page
+        assert form_targets(page)[:2] == ({f"/attempts/{attempt_id}/act"}, {"3"})
+        assert f'action="/attempts/{attempt_id}/restart"' in page
+    # The two scenes after the promise read alike but for the answer and the forms: they share one frame.
+    frames = [key for key in app.extensions["rendered_scenes"].pieces
+              if key[0] == "frame" and key[3] is not None and key[3].texts == ("A promise.",)]
+    assert len(frames) == 1
+    # The full page without JavaScript shows the same scene.
+    full = clients[1].get(f"/attempts/{attempt_ids[1]}").get_data(as_text=True)
+    assert "I will call you back" in full and "A promise." in full and meter_value(full) == "3"
+
+
 def test_the_scene_body_is_kept_per_interface_language(app, trainee):
     attempt_id = start(trainee)
     act(trainee, attempt_id, 1, choice="acknowledge")
     english = trainee.get(f"/attempts/{attempt_id}", headers=HX).get_data(as_text=True)
     turkish = trainee.get(f"/attempts/{attempt_id}", headers={**HX, "Accept-Language": "tr"}).get_data(as_text=True)
     assert form_targets(english) == form_targets(turkish)
-    # No catalogue is translated yet, so the two bodies read alike; each language has its own.
-    assert {key[1] for key in app.extensions["scene_bodies"].bodies} == {"en", "tr"}
+    # No catalogue is translated yet, so the two scenes read alike; each language has its own frame and body.
+    assert {key[:3:2] for key in app.extensions["rendered_scenes"].pieces} == {
+        ("frame", "en"), ("frame", "tr"), ("body", "en"), ("body", "tr")}
 
 
-def test_the_scene_body_store_is_bounded_by_the_text_it_holds(app, trainee, monkeypatch):
-    from app.web import scene_body
+def test_the_scene_store_is_bounded_by_the_text_it_holds(app, trainee, monkeypatch):
+    from app.web import rendered_scenes
 
-    store = app.extensions["scene_bodies"]
+    store = app.extensions["rendered_scenes"]
     first = start(trainee)
     trainee.get(f"/attempts/{first}")
-    [first_key] = store.bodies
-    monkeypatch.setattr(scene_body, "MAX_CHARS", store.chars + 1)
+    first_keys = set(store.pieces)
+    monkeypatch.setattr(rendered_scenes, "MAX_CHARS", store.chars + 1)
     second = start(trainee, "loyalty-case")
     page = trainee.get(f"/attempts/{second}").get_data(as_text=True)
     assert form_targets(page)[0] == {f"/attempts/{second}/act"}
-    [(kept_key, kept)] = store.bodies.items()  # the first was let go to make room
-    assert kept_key != first_key and store.chars == len(kept)
+    # The first scene's pieces were let go to make room; the count of characters held starts again.
+    assert store.pieces and not first_keys & set(store.pieces)
+    assert store.chars == sum(len(piece) for piece in store.pieces.values()) <= rendered_scenes.MAX_CHARS
 
 
-def test_with_templates_reloading_no_scene_body_is_kept(app, trainee):
+def test_with_templates_reloading_no_scene_is_kept(app, trainee):
     app.jinja_env.auto_reload = True
     attempt_id = start(trainee)
     assert form_targets(trainee.get(f"/attempts/{attempt_id}").get_data(as_text=True))[0] == {
         f"/attempts/{attempt_id}/act"}
-    assert app.extensions["scene_bodies"].bodies == {}
+    assert app.extensions["rendered_scenes"].pieces == {}

@@ -1,0 +1,125 @@
+"""A scene, rendered once per scenario version, language and what it shows, then filled in per attempt.
+
+Every answer re-renders the play region, and its scene is the dearest part to render. Two pieces make it
+up, and neither depends on the attempt beyond what its key holds:
+
+- the body (narration, the persona's line, the case text, the choices and the forms), by place in a
+  version (which never changes) and the choices its conditions offer;
+- the frame around it (the title, the restart form, the last answer's feedback and the meters), by the
+  feedback shown and the meters' values.
+
+The rendered HTML is kept per worker with holes for the attempt's own values: the forms' URLs, the CSRF
+token, the step number and the trainee's last answer. Nothing from a scenario can make a hole: its text
+reaches the page escaped, and its Markdown sanitised to an allow-list of tags, so a literal `<hole-...>`
+tag in the HTML is always one left here; the values filled in are escaped, so they cannot make one either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, url_for
+from flask_babel import get_locale
+from markupsafe import Markup, escape
+
+from ..attempts import AttemptState
+from ..engine.play import Step
+from ..extensions import csrf
+
+HOLES = {name: Markup(f"<hole-{name.replace('_', '-')}>")
+         for name in ("act_url", "restart_url", "csrf", "next_step", "answer", "body")}
+# Versions x places x feedback x languages in play at once are few; a case study's body carries its whole
+# case text, so the store is bounded by the characters it holds, and emptied when they would pass it.
+MAX_CHARS = 8_000_000
+
+
+@dataclass(frozen=True)
+class ShownFeedback:
+    """What the scene shows of the last answer, but the answer itself (a hole): points, skills and texts."""
+
+    points: int
+    skills: tuple[tuple[str, int], ...]  # (skill name, change)
+    texts: tuple[str, ...]
+    matched: tuple[str, ...]
+    avoided: tuple[str, ...]
+
+    @classmethod
+    def of(cls, step: Step | None, skill_names: Mapping[str, str]) -> ShownFeedback | None:
+        """The feedback of a step, with its skills named; None before the first answer."""
+        if step is None:
+            return None
+        skills = tuple((skill_names.get(skill, skill), change) for skill, change in step.skills.items())
+        return cls(step.points, skills, step.feedback, step.matched, step.avoided)
+
+
+def scene_html(state: AttemptState, content_lang: Markup) -> Markup:
+    """The attempt's current scene (frame and body), with the attempt's own values filled in."""
+    locale = str(get_locale())
+    store: _Store = current_app.extensions["rendered_scenes"]
+    frame = _frame(state, content_lang, locale, store).replace(HOLES["body"], _body(state, content_lang, locale, store))
+    step = state.last_step
+    attempt_id = state.attempt.id
+    values = {"act_url": url_for("play.act", attempt_id=attempt_id),
+              "restart_url": url_for("play.restart", attempt_id=attempt_id),
+              "csrf": csrf.page_token(), "next_step": str(state.attempt.step_count + 1),
+              "answer": step.answer if step is not None else ""}
+    for name, value in values.items():
+        frame = frame.replace(HOLES[name], str(escape(value)))
+    return Markup(frame)  # noqa: S704 - rendered with autoescape; the filled values are escaped above
+
+
+def _frame(state: AttemptState, content_lang: Markup, locale: str, store: _Store) -> str:
+    scenario = state.scenario
+    feedback = ShownFeedback.of(state.last_step, state.skill_names)
+    shown = tuple(variable.name for variable in scenario.variables.values() if variable.show)
+    values = tuple(state.playthrough.variables[name] for name in shown)
+    key = ("frame", state.attempt.version_hash, locale, feedback, values)
+    # The frame sees only what its key holds, so no attempt's own state can reach another's page.
+    return store.rendered(key, "play/_scene.html", scenario=scenario, content_lang=content_lang,
+                          feedback=feedback, meters=dict(zip(shown, values)), **HOLES)
+
+
+def _body(state: AttemptState, content_lang: Markup, locale: str, store: _Store) -> str:
+    playthrough, scenario = state.playthrough, state.scenario
+    if scenario.is_case_study:
+        where: dict[str, Any] = {"question": playthrough.question, "question_index": playthrough.question_index}
+        place: tuple[object, ...] = (playthrough.question_index,)
+    else:
+        where = {"node": playthrough.node, "offered": tuple(playthrough.offered())}
+        place = (playthrough.node.id, *(choice.id for choice in where["offered"]))
+    key = ("body", state.attempt.version_hash, locale, place)
+    return store.rendered(key, "play/_scene_body.html", scenario=scenario, content_lang=content_lang,
+                          **where, **HOLES)
+
+
+class _Store:
+    """Rendered pieces by key, and how many characters they hold together."""
+
+    def __init__(self) -> None:
+        self.pieces: dict[tuple[object, ...], str] = {}
+        self.chars = 0
+
+    def rendered(self, key: tuple[object, ...], template: str, **context: Any) -> str:
+        """The piece kept under `key`, rendering `template` with `context` (and keeping it) when there is none."""
+        html = self.pieces.get(key)
+        if html is None:
+            html = current_app.jinja_env.get_template(template).render(**context)
+            # With templates reloading (development), an edited template must show on the next page.
+            if not current_app.jinja_env.auto_reload:
+                self.keep(key, html)
+        return html
+
+    def keep(self, key: tuple[object, ...], html: str) -> None:
+        """Keep a piece, emptying the store first when it would hold more than MAX_CHARS."""
+        if self.chars + len(html) > MAX_CHARS:
+            self.pieces, self.chars = {}, 0
+        self.pieces[key] = html
+        self.chars += len(html)
+
+
+def init_app(app: Flask) -> None:
+    """Offer `scene_html()` to templates, with its own store per app."""
+    app.extensions["rendered_scenes"] = _Store()
+    app.jinja_env.globals["scene_html"] = scene_html

@@ -11,8 +11,9 @@ library and inserts --users trainees sharing one password hash. It serves the pl
 (`gunicorn -w 2 'app:create_app()'`) and bare_app.py the same way, signs every trainee in through
 /login with its CSRF token, and then:
 
-1. Rounds, interleaved bare, app, bare, app ...: each round sends --requests POSTs from --clients
-   concurrent clients and measures throughput and p95 latency. The app's request is a play step: an
+1. A warm-up round of each side (untimed, as long as a timed one), then rounds, interleaved bare, app,
+   bare, app ...: each round sends --requests POSTs from --clients concurrent clients and measures
+   throughput and p95 latency. The app's request is a play step: an
    htmx POST of a choice, reply or option that records the step (and, at an ending, the result, its
    ledger row, badges and boards) and answers the scene fragment. Each client plays for a few trainees
    who have an attempt running at every scenario; attempts are started, and finished ones restarted,
@@ -713,10 +714,11 @@ def bench_database(kind: str, url: str, args: argparse.Namespace, logs: Path) ->
         def get_ready() -> None:
             run_concurrently([player.get_ready for player in players])
 
-        # A warm-up of each (every worker loaded, caches filled), then the timed rounds, interleaved.
+        # A warm-up round of each, as long as a timed one: every worker loads, and fills its store of rendered
+        # scenes (a few hundred, one per place, feedback and meter values met); then the timed rounds, interleaved.
         get_ready()
-        timed_round(max(100, args.requests // 4), args.clients, bare)
-        timed_round(max(100, args.requests // 4), args.clients, app_step)
+        timed_round(args.requests, args.clients, bare)
+        timed_round(args.requests, args.clients, app_step)
         for number in range(1, args.rounds + 1):
             get_ready()
             bare_figures = timed_round(args.requests, args.clients, bare)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, make_response, redirect, render_template, request
@@ -16,8 +17,13 @@ def is_partial() -> bool:
 
 def render(page: str, fragment: str, status: int = 200, **context: Any) -> Response:
     """Render the fragment for a partial request, else the full page; tell caches the answer varies."""
-    template = fragment if is_partial() else page
-    response = make_response(render_template(template, **context), status)
+    return render_or_build(page, lambda: render_template(fragment, **context), status, **context)
+
+
+def render_or_build(page: str, build_fragment: Callable[[], str], status: int = 200, **context: Any) -> Response:
+    """As `render`, but a partial request gets the HTML `build_fragment()` returns."""
+    body = build_fragment() if is_partial() else render_template(page, **context)
+    response = make_response(body, status)
     response.headers.add("Vary", "HX-Request")
     return response
 

@@ -15,7 +15,8 @@ from ..models.content import SCENARIO_KINDS
 from ..points import HeaderPoints
 from ..signed_in import read_with_user
 from .args import int_arg
-from .htmx import is_partial, redirect_to, render
+from .htmx import is_partial, redirect_to, render, render_or_build
+from .rendered_scenes import play_region
 from .toasts import announce
 
 bp = Blueprint("play", __name__)
@@ -90,8 +91,8 @@ def _state_or_404(attempt_id: int) -> attempts.AttemptState:
 def _render_state(state: attempts.AttemptState, status: int = 200, error: str | None = None, oob: bool = False):
     if state.attempt.status == "active":
         g.attempt_points = state.playthrough.points
-    return render("play/attempt.html", "play/_attempt_region.html", status, state=state, error=error,
-                  skills=state.skill_names, send_points=oob)
+    return render_or_build("play/attempt.html", lambda: play_region(state, error, send_points=oob), status,
+                           state=state, error=error)
 
 
 @bp.get("/attempts/<id:attempt_id>")

@@ -1,4 +1,4 @@
-"""A scene, rendered once per scenario version, language and what it shows, then filled in per attempt.
+"""The play region, its scene rendered once per scenario version, language and what it shows, then filled in.
 
 Every answer re-renders the play region, and its scene is the dearest part to render. Two pieces make it
 up, and neither depends on the attempt beyond what its key holds:
@@ -12,6 +12,9 @@ The rendered HTML is kept per worker with holes for the attempt's own values: th
 token, the step number and the trainee's last answer. Nothing from a scenario can make a hole: its text
 reaches the page escaped, and its Markdown sanitised to an allow-list of tags, so a literal `<hole-...>`
 tag in the HTML is always one left here; the values filled in are escaped, so they cannot make one either.
+
+The region's shell (the wrapper, an error line, and after an answer the header's counter and toasts sent
+out-of-band) is kept the same way, by language, which of those parts it has and the toasts' text.
 """
 
 from __future__ import annotations
@@ -20,16 +23,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, render_template, url_for
 from flask_babel import get_locale
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from ..attempts import AttemptState
 from ..engine.play import Step
 from ..extensions import csrf
+from ..points import HeaderPoints
+from .toasts import pending_toasts
 
 HOLES = {name: Markup(f"<hole-{name.replace('_', '-')}>")
-         for name in ("act_url", "restart_url", "csrf", "next_step", "answer", "body")}
+         for name in ("act_url", "restart_url", "csrf", "next_step", "answer", "body",
+                      "error", "points_total", "points_attempt", "inner")}
 # Versions x places x feedback x languages in play at once are few; a case study's body carries its whole
 # case text, so the store is bounded by the characters it holds, and emptied when they would pass it.
 MAX_CHARS = 8_000_000
@@ -52,6 +59,36 @@ class ShownFeedback:
             return None
         skills = tuple((skill_names.get(skill, skill), change) for skill, change in step.skills.items())
         return cls(step.points, skills, step.feedback, step.matched, step.avoided)
+
+
+def play_region(state: AttemptState, error: str | None = None, send_points: bool = False) -> Markup:
+    """The play region: the scene of a running attempt or the result of a finished one, and an error if any.
+
+    With `send_points` (an answer's htmx response), the header's counter and the toasts follow out-of-band.
+    """
+    scenario = state.scenario
+    content_lang = Markup(' lang="%s"') % scenario.language + (Markup(' dir="rtl"') if scenario.rtl else "")
+    if state.attempt.status == "active":
+        inner = scene_html(state, content_lang)
+    else:
+        inner = Markup(render_template("play/_result.html", state=state, scenario=scenario, skills=state.skill_names,
+                                       content_lang=content_lang))
+    points = HeaderPoints(int(current_user.points_total or 0),
+                          state.playthrough.points if state.attempt.status == "active" else None)
+    toasts = tuple(pending_toasts()) if send_points else ()
+    key = ("region", scenario.language, str(get_locale()), error is not None, send_points,
+           points.attempt is not None, toasts)
+    store: _Store = current_app.extensions["rendered_scenes"]
+    shell = store.rendered(key, "play/_attempt_region.html", language=scenario.language, send_points=send_points,
+                           error=HOLES["error"] if error is not None else None, toasts=toasts,
+                           header_points=HeaderPoints(HOLES["points_total"], HOLES["points_attempt"]  # type: ignore[arg-type]
+                                                      if points.attempt is not None else None),
+                           inner=HOLES["inner"])
+    # The inner part goes in last, so that nothing in it is ever taken for a hole.
+    for name, value in (("error", error), ("points_total", points.total), ("points_attempt", points.attempt)):
+        if value is not None:
+            shell = shell.replace(HOLES[name], str(escape(value)))
+    return Markup(shell.replace(HOLES["inner"], inner))  # noqa: S704 - autoescaped shell, escaped values
 
 
 def scene_html(state: AttemptState, content_lang: Markup) -> Markup:
@@ -78,7 +115,7 @@ def _frame(state: AttemptState, content_lang: Markup, locale: str, store: _Store
     key = ("frame", state.attempt.version_hash, locale, feedback, values)
     # The frame sees only what its key holds, so no attempt's own state can reach another's page.
     return store.rendered(key, "play/_scene.html", scenario=scenario, content_lang=content_lang,
-                          feedback=feedback, meters=dict(zip(shown, values)), **HOLES)
+                          feedback=feedback, meters=dict(zip(shown, values)), **_holes("restart_url", "csrf", "answer", "body"))
 
 
 def _body(state: AttemptState, content_lang: Markup, locale: str, store: _Store) -> str:
@@ -91,7 +128,11 @@ def _body(state: AttemptState, content_lang: Markup, locale: str, store: _Store)
         place = (playthrough.node.id, *(choice.id for choice in where["offered"]))
     key = ("body", state.attempt.version_hash, locale, place)
     return store.rendered(key, "play/_scene_body.html", scenario=scenario, content_lang=content_lang,
-                          **where, **HOLES)
+                          **where, **_holes("act_url", "csrf", "next_step"))
+
+
+def _holes(*names: str) -> dict[str, Markup]:
+    return {name: HOLES[name] for name in names}
 
 
 class _Store:
@@ -120,6 +161,6 @@ class _Store:
 
 
 def init_app(app: Flask) -> None:
-    """Offer `scene_html()` to templates, with its own store per app."""
+    """Offer `play_region()` to templates, with its own store per app."""
     app.extensions["rendered_scenes"] = _Store()
-    app.jinja_env.globals["scene_html"] = scene_html
+    app.jinja_env.globals["play_region"] = play_region

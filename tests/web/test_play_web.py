@@ -703,15 +703,42 @@ def test_each_attempt_sees_its_own_answer_and_meters_in_a_shared_scene(app, trai
     assert "I will call you back" in full and "A promise." in full and meter_value(full) == "3"
 
 
-def test_the_scene_body_is_kept_per_interface_language(app, trainee):
+def test_the_region_shell_is_shared_but_each_counter_and_error_is_the_answers_own(app, trainee, make_user):
+    from app.database import write
+    from app.points import award
+
+    mehmet = make_user("mehmet")
+    with app.app_context():
+        write(lambda: award(mehmet, "bonus:test", 7, "A mentor's bonus"))
+    other = app.test_client()
+    other.post("/login", data={"username": "mehmet", "password": "correct horse battery staple"})
+    mine, theirs = start(trainee), start(other)
+    my_page = act(trainee, mine, 1, HX, choice="acknowledge").get_data(as_text=True)
+    their_page = act(other, theirs, 1, HX, choice="acknowledge").get_data(as_text=True)
+    for page, total in ((my_page, 0), (their_page, 7)):
+        assert re.search(rf'data-testid="points-total">\s*{total} points', page), page
+        assert re.search(r'data-testid="points-attempt">\s*this attempt: 10', page)
+        assert "+10 points" in page and 'hx-swap-oob="true"' in page and "<hole" not in page
+    shells = [key for key in app.extensions["rendered_scenes"].pieces if key[0] == "region"]
+    assert len(shells) == 1
+    # An error line is filled in per answer too; another answer to a step already taken records nothing.
+    refused = act(trainee, mine, 1, HX, choice="blame")
+    assert refused.status_code in (409, 422)
+    text = refused.get_data(as_text=True)
+    assert 'data-testid="error"' in text and "<hole" not in text and step_count(app, mine) == 1
+    plain = trainee.get(f"/attempts/{mine}").get_data(as_text=True)
+    assert 'id="play-region"' in plain and "<hole" not in plain and 'data-testid="error"' not in plain
+
+
+def test_the_rendered_region_is_kept_per_interface_language(app, trainee):
     attempt_id = start(trainee)
     act(trainee, attempt_id, 1, choice="acknowledge")
     english = trainee.get(f"/attempts/{attempt_id}", headers=HX).get_data(as_text=True)
     turkish = trainee.get(f"/attempts/{attempt_id}", headers={**HX, "Accept-Language": "tr"}).get_data(as_text=True)
     assert form_targets(english) == form_targets(turkish)
-    # No catalogue is translated yet, so the two scenes read alike; each language has its own frame and body.
+    # No catalogue is translated yet, so the two regions read alike; each language has its own pieces.
     assert {key[:3:2] for key in app.extensions["rendered_scenes"].pieces} == {
-        ("frame", "en"), ("frame", "tr"), ("body", "en"), ("body", "tr")}
+        (piece, language) for piece in ("region", "frame", "body") for language in ("en", "tr")}
 
 
 def test_the_scene_store_is_bounded_by_the_text_it_holds(app, trainee, monkeypatch):
@@ -720,12 +747,12 @@ def test_the_scene_store_is_bounded_by_the_text_it_holds(app, trainee, monkeypat
     store = app.extensions["rendered_scenes"]
     first = start(trainee)
     trainee.get(f"/attempts/{first}")
-    first_keys = set(store.pieces)
+    first_keys = {key for key in store.pieces if key[0] in ("frame", "body")}  # the region's shell is shared
     monkeypatch.setattr(rendered_scenes, "MAX_CHARS", store.chars + 1)
     second = start(trainee, "loyalty-case")
     page = trainee.get(f"/attempts/{second}").get_data(as_text=True)
     assert form_targets(page)[0] == {f"/attempts/{second}/act"}
-    # The first scene's pieces were let go to make room; the count of characters held starts again.
+    # The first scene's frame and body were let go to make room; the count of characters held starts again.
     assert store.pieces and not first_keys & set(store.pieces)
     assert store.chars == sum(len(piece) for piece in store.pieces.values()) <= rendered_scenes.MAX_CHARS
 

@@ -39,9 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore
 
     app.config["SYNCHRONOUS_COMMIT"] = str(app.config["SYNCHRONOUS_COMMIT"]).strip().lower()
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.postgres_connect_options(
-        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SYNCHRONOUS_COMMIT"],
-        app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.postgres_pool_options(url, database.postgres_connect_options(
+        url, app.config["SYNCHRONOUS_COMMIT"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)

@@ -10,7 +10,7 @@ from sqlalchemy import event, text
 
 from app import create_app
 from app.accounts import logout
-from app.database import is_sqlite, postgres_connect_options, write
+from app.database import is_sqlite, postgres_connect_options, postgres_pool_options, write
 from app.extensions import db
 from app.points import award
 
@@ -47,6 +47,21 @@ def test_options_in_the_url_or_the_environment_are_kept(monkeypatch: pytest.Monk
 
 def test_server_leaves_the_servers_own_setting_and_sends_nothing() -> None:
     assert postgres_connect_options("postgresql://db/app", "server", {"pool_size": 3}) == {"pool_size": 3}
+
+
+def test_a_postgresql_pool_hands_out_the_connection_returned_last(app: Flask) -> None:
+    assert postgres_pool_options("sqlite:///x.db", {}) == {}
+    assert postgres_pool_options("postgresql://db/app", {"pool_use_lifo": False}) == {"pool_use_lifo": False}
+    with app.app_context():
+        if is_sqlite(db.engine):
+            pytest.skip("PostgreSQL's pool; SQLite's default pool is left as it is")
+        first, second = db.engine.connect(), db.engine.connect()
+        returned_last = second.connection.dbapi_connection
+        first.close()
+        second.close()
+        for _ in range(3):
+            with db.engine.connect() as again:
+                assert again.connection.dbapi_connection is returned_last
 
 
 def test_an_unknown_level_stops_the_app_naming_the_setting(app_config: dict[str, object]) -> None:

@@ -13,7 +13,7 @@ from typing import AbstractSet, Any, Mapping
 from sqlalchemy import bindparam, exists, func, literal_column, select
 
 from . import board_cache
-from .boards import known_mode, mode_now
+from .boards import known_mode, mode_now, settings_and_cached
 from .catalogue import AttemptSummary, my_attempts
 from .database import write
 from .engine.badges import Requirement
@@ -200,8 +200,9 @@ _MEMBERS_IN = select(func.count()).select_from(_MEMBERS).where(_MEMBERS.c.team_i
 def _feed_rows(page: Any) -> Any:
     """The events of a page of ids, newest first, with their author's and any mentor's name."""
     # The board mode comes along on every row: an anonymous board hides names in the feed too.
-    return (select(_EVENTS.c.user_id, _EVENTS.c.kind, _EVENTS.c.ref, _EVENTS.c.text, _EVENTS.c.created_at,
-                   _AUTHORS.c.display_name, _ACTORS.c.display_name.label("actor"), mode_now().label("mode"))
+    return (select(_EVENTS.c.id, _EVENTS.c.user_id, _EVENTS.c.kind, _EVENTS.c.ref, _EVENTS.c.text,
+                   _EVENTS.c.created_at, _AUTHORS.c.display_name, _ACTORS.c.display_name.label("actor"),
+                   mode_now().label("mode"))
             .join_from(_EVENTS, _AUTHORS, _AUTHORS.c.id == _EVENTS.c.user_id)
             .outerjoin(_ACTORS, _ACTORS.c.id == _EVENTS.c.actor_id)
             .where(_EVENTS.c.id.in_(page)).order_by(*_NEWEST_FIRST))
@@ -210,25 +211,89 @@ def _feed_rows(page: Any) -> Any:
 _EVERYONES_FEED = _feed_rows(_EVERYONES_PAGE)
 _BIG_TEAMS_FEED = _feed_rows(_BIG_TEAMS_PAGE)
 _SMALL_TEAMS_FEED = _feed_rows(_SMALL_TEAMS_PAGE)
+# The viewer's own events, by the author index: a cached feed shows them at once all the same.
+_OWN_PAGE = _EVENT_IDS.where(_EVENTS.c.user_id == bindparam("viewer"), _SHOWN_AUTHOR).limit(_FEED_SIZE)
+_OWN_FEED = _feed_rows(_OWN_PAGE)
+_OWN_FEED_IN_TEAMS = _feed_rows(_OWN_PAGE.where(exists().where(
+    _MEMBERS.c.user_id == _EVENTS.c.user_id, _MEMBERS.c.team_id.in_(_TEAM_IDS))))
+
+
+@dataclass(frozen=True)
+class _FeedEvent:
+    """One event of a feed as computed (and cached) for every viewer: names are hidden per viewer later."""
+
+    id: int
+    author_id: int
+    kind: str
+    ref: str
+    text: str
+    created_at: datetime
+    name: str
+    actor: str | None
+
+    def as_json(self) -> list[Any]:
+        """The event as the shared cache keeps it."""
+        return [self.id, self.author_id, self.kind, self.ref, self.text, self.created_at.isoformat(), self.name,
+                self.actor]
+
+    @classmethod
+    def from_json(cls, value: list[Any]) -> _FeedEvent:
+        """An event read back from the shared cache."""
+        event_id, author_id, kind, ref, text, created_at, name, actor = value
+        return cls(event_id, author_id, kind, ref, text, datetime.fromisoformat(created_at), name, actor)
 
 
 def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None = None) -> list[FeedItem]:
     """The newest successes of these teams' members (of every trainee for None); hidden trainees never appear.
 
     `memberships`, when the caller knows it, is how many members the teams have together (counted otherwise).
+    The feed is computed once for everyone and kept in the boards' shared cache for `BOARD_CACHE_SECONDS`,
+    retired at once by whatever retires the boards (hiding, teams, roles, the board mode); the viewer's own
+    events are read fresh and merged in, so a badge just earned shows at once.
     """
+    if not board_cache.lifetime():
+        events, mode = _computed_feed(team_ids, memberships)
+    else:
+        scope = "all" if team_ids is None else ",".join(str(team_id) for team_id in sorted(team_ids))
+        mode, key_start, cached = settings_and_cached(f"feed|{scope}")
+        if cached is None:
+            events, _mode = _computed_feed(team_ids, memberships)
+            board_cache.store({f"{key_start}feed|{scope}": [event.as_json() for event in events]})
+        else:
+            events = _with_own_events([_FeedEvent.from_json(value) for value in cached], user, team_ids)
+    # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
+    return [FeedItem(event.kind, event.ref, event.text,
+                     None if known_mode(mode) == "anonymous" and event.author_id != user.id else event.name,
+                     event.actor, event.created_at)
+            for event in events]
+
+
+def _computed_feed(team_ids: list[int] | None, memberships: int | None) -> tuple[list[_FeedEvent], str | None]:
+    """The feed's events read from the events themselves, and the board mode read along."""
     connection = db.session.connection()
     if team_ids is None:
-        rows = connection.execute(_EVERYONES_FEED)
+        rows = connection.execute(_EVERYONES_FEED).all()
     else:
         members = memberships if memberships is not None else \
             connection.execute(_MEMBERS_IN, {"team_ids": team_ids}).scalar() or 0
         statement = _SMALL_TEAMS_FEED if members <= MEMBER_BY_MEMBER_UP_TO else _BIG_TEAMS_FEED
-        rows = connection.execute(statement, {"team_ids": team_ids})
-    # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
-    return [FeedItem(kind, ref, text, None if known_mode(mode) == "anonymous" and author_id != user.id else name,
-                     actor, created_at)
-            for author_id, kind, ref, text, created_at, name, actor, mode in rows]
+        rows = connection.execute(statement, {"team_ids": team_ids}).all()
+    mode = rows[0].mode if rows else db.session.connection().execute(select(mode_now())).scalar()
+    return [_FeedEvent(*row[:-1]) for row in rows], mode
+
+
+def _with_own_events(events: list[_FeedEvent], user: User, team_ids: list[int] | None) -> list[_FeedEvent]:
+    """A cached feed with the viewer's own events as they stand now, newest first."""
+    if user.role != "trainee" or user.leaderboard_hidden:
+        return [event for event in events if event.author_id != user.id]
+    values: dict[str, Any] = {"viewer": user.id}
+    statement = _OWN_FEED
+    if team_ids is not None:
+        statement, values["team_ids"] = _OWN_FEED_IN_TEAMS, team_ids
+    own = [_FeedEvent(*row[:-1]) for row in db.session.connection().execute(statement, values)]
+    merged = [event for event in events if event.author_id != user.id] + own
+    merged.sort(key=lambda event: (event.created_at, event.id), reverse=True)
+    return merged[:FEED_SIZE]
 
 
 def team_feed(user: User, team_id: int | None = None) -> Feed:

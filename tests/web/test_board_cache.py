@@ -10,12 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, literal, select
 
-from app import board_cache, boards, clock, create_app, progress, teams
+from app import board_cache, boards, clock, create_app, progress, rewards, teams
 from app.accounts import set_active, set_role
 from app.boards import BoardQuery, leaderboard
 from app.database import write
 from app.extensions import db
-from app.models import BoardCacheEntry
+from app.models import BoardCacheEntry, User
 from app.points import award
 
 from tests.web.conftest import PASSWORD
@@ -301,3 +301,81 @@ def test_pages_sign_in_and_read_the_cache(app, trainees, client):
     response = client.post("/login", data={"username": "trainee4", "password": PASSWORD})
     assert response.status_code in (302, 303)
     assert "You are number 5 with 10 points." in client.get("/leaderboards").get_data(as_text=True)
+
+
+# The kudos feed is kept the same way: computed once for everyone, the viewer's own events merged in fresh.
+
+
+def post(app: Flask, user_id: int, ref: str) -> None:
+    with app.app_context():
+        write(lambda: rewards.post_kudos(user_id, "badge", ref, f"Badge {ref}"))
+
+
+def feed_of(app: Flask, viewer: int, team_ids: list[int] | None = None) -> list[tuple[str | None, str]]:
+    """The feed a viewer reads: (author's name as shown, badge) newest first."""
+    with app.app_context():
+        user = db.session.get(User, viewer)
+        return [(item.name, item.ref) for item in progress.kudos_feed(user, team_ids)]
+
+
+@pytest.fixture
+def unfed(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Make computing the feed fail, so only the cache can answer."""
+    def refuse(*args: object) -> None:
+        raise AssertionError("the feed was computed, not read from the cache")
+    return lambda: monkeypatch.setattr(progress, "_computed_feed", refuse)
+
+
+def test_a_cached_feed_is_served_without_computing_and_others_news_shows_when_it_expires(app, trainees, moment,
+                                                                                         unfed):
+    post(app, trainees[0], "first")
+    assert feed_of(app, trainees[3]) == [("Trainee 0", "first")]
+    post(app, trainees[1], "second")
+    unfed()
+    assert feed_of(app, trainees[3]) == [("Trainee 0", "first")]  # another's news waits for the entry to expire
+    moment.forward(LIFETIME + 1)
+    with pytest.raises(AssertionError, match="computed"):
+        feed_of(app, trainees[3])
+
+
+def test_the_viewers_own_news_shows_at_once_in_a_cached_feed(app, trainees, unfed):
+    post(app, trainees[0], "first")
+    assert feed_of(app, trainees[3]) == [("Trainee 0", "first")]
+    unfed()
+    post(app, trainees[3], "mine")
+    assert feed_of(app, trainees[3]) == [("Trainee 3", "mine"), ("Trainee 0", "first")]
+    assert feed_of(app, trainees[2]) == [("Trainee 0", "first")]
+
+
+def test_a_team_feed_merges_only_news_from_within_the_team(app, trainees, unfed):
+    with app.app_context():
+        desk = teams.create_team("Desk")
+        teams.add_member(desk, "trainee3")
+        teams.add_member(desk, "trainee0")
+    post(app, trainees[0], "first")
+    assert feed_of(app, trainees[3], [desk]) == [("Trainee 0", "first")]
+    unfed()
+    post(app, trainees[3], "mine")
+    assert feed_of(app, trainees[3], [desk]) == [("Trainee 3", "mine"), ("Trainee 0", "first")]
+    with app.app_context():
+        teams.remove_member(desk, trainees[3])  # retires every cached feed: computed again, without the viewer
+    with pytest.raises(AssertionError, match="computed"):
+        feed_of(app, trainees[3], [desk])
+
+
+def test_hiding_and_the_board_mode_reach_a_cached_feed_at_once(app, trainees):
+    post(app, trainees[0], "first")
+    post(app, trainees[3], "mine")
+    assert feed_of(app, trainees[3]) == [("Trainee 3", "mine"), ("Trainee 0", "first")]
+    with app.app_context():
+        progress.set_hidden(trainees[0], True)
+    assert feed_of(app, trainees[3]) == [("Trainee 3", "mine")]
+    with app.app_context():
+        progress.set_hidden(trainees[0], False)
+        progress.set_hidden(trainees[3], True)
+    assert feed_of(app, trainees[3]) == [("Trainee 0", "first")]  # the hidden viewer's own news is not merged
+    with app.app_context():
+        progress.set_hidden(trainees[3], False)
+        boards.set_board_mode("anonymous")
+    assert feed_of(app, trainees[3]) == [("Trainee 3", "mine"), (None, "first")]
+    assert feed_of(app, trainees[0]) == [(None, "mine"), ("Trainee 0", "first")]

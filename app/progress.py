@@ -211,8 +211,10 @@ def _feed_rows(page: Any) -> Any:
 _EVERYONES_FEED = _feed_rows(_EVERYONES_PAGE)
 _BIG_TEAMS_FEED = _feed_rows(_BIG_TEAMS_PAGE)
 _SMALL_TEAMS_FEED = _feed_rows(_SMALL_TEAMS_PAGE)
-# The viewer's own events, by the author index: a cached feed shows them at once all the same.
-_OWN_PAGE = _EVENT_IDS.where(_EVENTS.c.user_id == bindparam("viewer"), _SHOWN_AUTHOR).limit(_FEED_SIZE)
+# The viewer's newest events, by the author index: a cached feed shows their news at once all the same.
+OWN_NEWS = 10
+_OWN_PAGE = (_EVENT_IDS.where(_EVENTS.c.user_id == bindparam("viewer"), _SHOWN_AUTHOR)
+             .limit(literal_column(str(OWN_NEWS))))
 _OWN_FEED = _feed_rows(_OWN_PAGE)
 _OWN_FEED_IN_TEAMS = _feed_rows(_OWN_PAGE.where(exists().where(
     _MEMBERS.c.user_id == _EVENTS.c.user_id, _MEMBERS.c.team_id.in_(_TEAM_IDS))))
@@ -248,7 +250,7 @@ def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None =
 
     `memberships`, when the caller knows it, is how many members the teams have together (counted otherwise).
     The feed is computed once for everyone and kept in the boards' shared cache for `BOARD_CACHE_SECONDS`,
-    retired at once by whatever retires the boards (hiding, teams, roles, the board mode); the viewer's own
+    retired at once by whatever retires the boards (hiding, teams, roles, the board mode); the viewer's newest
     events are read fresh and merged in, so a badge just earned shows at once.
     """
     if not board_cache.lifetime():
@@ -283,15 +285,22 @@ def _computed_feed(team_ids: list[int] | None, memberships: int | None) -> tuple
 
 
 def _with_own_events(events: list[_FeedEvent], user: User, team_ids: list[int] | None) -> list[_FeedEvent]:
-    """A cached feed with the viewer's own events as they stand now, newest first."""
+    """A cached feed with the viewer's newest own events added (those it lacks), newest first.
+
+    Events are never taken back, and whatever would take one off the feed (hiding, teams, roles,
+    deactivation) retires the cached feed, so the cached ones still hold; only the viewer's news is missing.
+    """
     if user.role != "trainee" or user.leaderboard_hidden:
-        return [event for event in events if event.author_id != user.id]
+        return events
     values: dict[str, Any] = {"viewer": user.id}
     statement = _OWN_FEED
     if team_ids is not None:
         statement, values["team_ids"] = _OWN_FEED_IN_TEAMS, team_ids
-    own = [_FeedEvent(*row[:-1]) for row in db.session.connection().execute(statement, values)]
-    merged = [event for event in events if event.author_id != user.id] + own
+    known = {event.id for event in events}
+    news = [_FeedEvent(*row[:-1]) for row in db.session.connection().execute(statement, values) if row[0] not in known]
+    if not news:
+        return events
+    merged = events + news
     merged.sort(key=lambda event: (event.created_at, event.id), reverse=True)
     return merged[:FEED_SIZE]
 

@@ -192,7 +192,7 @@ def postgres_pool_options(url: str, engine_options: dict[str, Any]) -> dict[str,
     first-in first-out, they take turns, and each server process (and the statements psycopg prepared on
     it) stays colder than one connection used again and again. The extra ones idle, as they should.
     """
-    if not url.startswith("postgresql"):
+    if not url.startswith("postgresql") or "poolclass" in engine_options:  # another pool may not take the option
         return engine_options
     return {"pool_use_lifo": True, **engine_options}
 

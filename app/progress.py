@@ -280,8 +280,8 @@ def _computed_feed(team_ids: list[int] | None, memberships: int | None) -> tuple
             connection.execute(_MEMBERS_IN, {"team_ids": team_ids}).scalar() or 0
         statement = _SMALL_TEAMS_FEED if members <= MEMBER_BY_MEMBER_UP_TO else _BIG_TEAMS_FEED
         rows = connection.execute(statement, {"team_ids": team_ids}).all()
-    mode = rows[0].mode if rows else db.session.connection().execute(select(mode_now())).scalar()
-    return [_FeedEvent(*row[:-1]) for row in rows], mode
+    # Every row carries the mode; an empty feed has no name to hide.
+    return [_FeedEvent(*row[:-1]) for row in rows], rows[0].mode if rows else None
 
 
 def _with_own_events(events: list[_FeedEvent], user: User, team_ids: list[int] | None) -> list[_FeedEvent]:

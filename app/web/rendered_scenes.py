@@ -14,7 +14,9 @@ reaches the page escaped, and its Markdown sanitised to an allow-list of tags, s
 tag in the HTML is always one left here; the values filled in are escaped, so they cannot make one either.
 
 The region's shell (the wrapper, an error line, and after an answer the header's counter and toasts sent
-out-of-band) is kept the same way, by language, which of those parts it has and the toasts' text.
+out-of-band) is kept the same way, by language, which of those parts it has and how many toasts. Pieces
+render in the app's template environment minus the globals that read the request (its token, user,
+session and URLs), so no template change can slip one viewer's values into what everyone is served.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from flask import Flask, current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from ..attempts import AttemptState
@@ -76,18 +79,22 @@ def play_region(state: AttemptState, error: str | None = None, send_points: bool
     points = HeaderPoints(int(current_user.points_total or 0),
                           state.playthrough.points if state.attempt.status == "active" else None)
     toasts = tuple(pending_toasts()) if send_points else ()
-    key = ("region", scenario.language, str(get_locale()), error is not None, send_points,
-           points.attempt is not None, toasts)
+    # Only how many toasts there are goes in the key: their texts (points, badges, levels) are holes.
+    toast_holes = tuple(Markup(f"<hole-toast-{index}>") for index in range(len(toasts)))
+    key = ("region", scenario.language, str(get_locale()), bool(error), send_points, points.attempt is not None,
+           len(toasts))
     store: _Store = current_app.extensions["rendered_scenes"]
+    counter = HeaderPoints(HOLES["points_total"],  # type: ignore[arg-type] - a hole stands in for the number
+                           HOLES["points_attempt"] if points.attempt is not None else None)  # type: ignore[arg-type]
     shell = store.rendered(key, "play/_attempt_region.html", language=scenario.language, send_points=send_points,
-                           error=HOLES["error"] if error is not None else None, toasts=toasts,
-                           header_points=HeaderPoints(HOLES["points_total"], HOLES["points_attempt"]  # type: ignore[arg-type]
-                                                      if points.attempt is not None else None),
+                           error=HOLES["error"] if error else None, toasts=toast_holes, header_points=counter,
                            inner=HOLES["inner"])
+    values = [(HOLES["error"], error), (HOLES["points_total"], points.total), (HOLES["points_attempt"], points.attempt),
+              *zip(toast_holes, toasts)]
     # The inner part goes in last, so that nothing in it is ever taken for a hole.
-    for name, value in (("error", error), ("points_total", points.total), ("points_attempt", points.attempt)):
+    for hole, value in values:
         if value is not None:
-            shell = shell.replace(HOLES[name], str(escape(value)))
+            shell = shell.replace(hole, str(escape(value)))
     return Markup(shell.replace(HOLES["inner"], inner))  # noqa: S704 - autoescaped shell, escaped values
 
 
@@ -95,7 +102,8 @@ def scene_html(state: AttemptState, content_lang: Markup) -> Markup:
     """The attempt's current scene (frame and body), with the attempt's own values filled in."""
     locale = str(get_locale())
     store: _Store = current_app.extensions["rendered_scenes"]
-    frame = _frame(state, content_lang, locale, store).replace(HOLES["body"], _body(state, content_lang, locale, store))
+    frame = _frame(state, content_lang, locale, store)
+    frame = frame.replace(HOLES["body"], _body(state, content_lang, locale, store))
     step = state.last_step
     attempt_id = state.attempt.id
     values = {"act_url": url_for("play.act", attempt_id=attempt_id),
@@ -115,7 +123,8 @@ def _frame(state: AttemptState, content_lang: Markup, locale: str, store: _Store
     key = ("frame", state.attempt.version_hash, locale, feedback, values)
     # The frame sees only what its key holds, so no attempt's own state can reach another's page.
     return store.rendered(key, "play/_scene.html", scenario=scenario, content_lang=content_lang,
-                          feedback=feedback, meters=dict(zip(shown, values)), **_holes("restart_url", "csrf", "answer", "body"))
+                          feedback=feedback, meters=dict(zip(shown, values)),
+                          **_holes("restart_url", "csrf", "answer", "body"))
 
 
 def _body(state: AttemptState, content_lang: Markup, locale: str, store: _Store) -> str:
@@ -135,25 +144,47 @@ def _holes(*names: str) -> dict[str, Markup]:
     return {name: HOLES[name] for name in names}
 
 
+# Globals that read the request (its token, user, session, toasts, URLs): a kept piece is served to everyone,
+# so its templates must not reach them; what differs per request is a hole.
+PER_REQUEST_GLOBALS = frozenset({"csrf_token", "g", "request", "session", "current_user", "pending_toasts",
+                                 "url_for", "get_flashed_messages", "header_parts"})
+
+
 class _Store:
     """Rendered pieces by key, and how many characters they hold together."""
 
     def __init__(self) -> None:
         self.pieces: dict[tuple[object, ...], str] = {}
         self.chars = 0
+        self._environment: Environment | None = None
+
+    def environment(self) -> Environment:
+        """The app's template environment without its per-request globals (templates compiled apart)."""
+        if self._environment is None:
+            base = current_app.jinja_env
+            environment = base.overlay(cache_size=base.cache.capacity if base.cache is not None else 400)
+            environment.globals = {name: value for name, value in base.globals.items()
+                                   if name not in PER_REQUEST_GLOBALS}
+            self._environment = environment
+        # Follows the app's setting, which may change after start-up (tests, development).
+        self._environment.auto_reload = current_app.jinja_env.auto_reload
+        return self._environment
 
     def rendered(self, key: tuple[object, ...], template: str, **context: Any) -> str:
         """The piece kept under `key`, rendering `template` with `context` (and keeping it) when there is none."""
         html = self.pieces.get(key)
         if html is None:
-            html = current_app.jinja_env.get_template(template).render(**context)
+            html = self.environment().get_template(template).render(**context)
             # With templates reloading (development), an edited template must show on the next page.
             if not current_app.jinja_env.auto_reload:
                 self.keep(key, html)
         return html
 
     def keep(self, key: tuple[object, ...], html: str) -> None:
-        """Keep a piece, emptying the store first when it would hold more than MAX_CHARS."""
+        """Keep a piece, emptying the store first when it would hold more than MAX_CHARS (none bigger is kept)."""
+        if len(html) > MAX_CHARS:
+            return
+        self.chars -= len(self.pieces.pop(key, ""))  # two threads may render the same piece at once
         if self.chars + len(html) > MAX_CHARS:
             self.pieces, self.chars = {}, 0
         self.pieces[key] = html

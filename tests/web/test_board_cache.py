@@ -379,3 +379,13 @@ def test_hiding_and_the_board_mode_reach_a_cached_feed_at_once(app, trainees):
         boards.set_board_mode("anonymous")
     assert feed_of(app, trainees[3]) == [("Trainee 3", "mine"), (None, "first")]
     assert feed_of(app, trainees[0]) == [(None, "mine"), ("Trainee 0", "first")]
+
+
+def test_an_empty_feed_is_kept_too_and_a_mentor_reads_the_kept_feed_as_it_is(app, trainees, make_user, unfed):
+    mentor = make_user("mentor", role="mentor", display_name="Mentor")
+    assert feed_of(app, mentor) == feed_of(app, trainees[3]) == []
+    unfed()
+    assert feed_of(app, mentor) == []
+    post(app, trainees[3], "mine")
+    assert feed_of(app, mentor) == []  # only a trainee's own news is merged in at once
+    assert feed_of(app, trainees[3]) == [("Trainee 3", "mine")]

@@ -7,6 +7,7 @@ from typing import Callable
 import pytest
 from flask import Flask
 from sqlalchemy import event, text
+from sqlalchemy.pool import NullPool
 
 from app import create_app
 from app.accounts import logout
@@ -52,6 +53,7 @@ def test_server_leaves_the_servers_own_setting_and_sends_nothing() -> None:
 def test_a_postgresql_pool_hands_out_the_connection_returned_last(app: Flask) -> None:
     assert postgres_pool_options("sqlite:///x.db", {}) == {}
     assert postgres_pool_options("postgresql://db/app", {"pool_use_lifo": False}) == {"pool_use_lifo": False}
+    assert postgres_pool_options("postgresql://db/app", {"poolclass": NullPool}) == {"poolclass": NullPool}
     with app.app_context():
         if is_sqlite(db.engine):
             pytest.skip("PostgreSQL's pool; SQLite's default pool is left as it is")

@@ -714,8 +714,9 @@ def bench_database(kind: str, url: str, args: argparse.Namespace, logs: Path) ->
         def get_ready() -> None:
             run_concurrently([player.get_ready for player in players])
 
-        # A warm-up round of each, as long as a timed one: every worker loads, and fills its store of rendered
-        # scenes (a few hundred, one per place, feedback and meter values met); then the timed rounds, interleaved.
+        # A warm-up round of each, as long as a timed one: every worker loads, and fills most of its store of
+        # rendered scene pieces (a few hundred: one per place, feedback and meter values met), which a quarter
+        # round left half empty; then the timed rounds, interleaved.
         get_ready()
         timed_round(args.requests, args.clients, bare)
         timed_round(args.requests, args.clients, app_step)

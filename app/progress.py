@@ -257,10 +257,11 @@ def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None =
         events, mode = _computed_feed(team_ids, memberships)
     else:
         scope = "all" if team_ids is None else ",".join(str(team_id) for team_id in sorted(team_ids))
-        mode, key_start, cached = settings_and_cached(f"feed|{scope}")
+        rest_of_key = f"feed|{scope}"
+        mode, key_start, cached = settings_and_cached(rest_of_key)
         if cached is None:
             events, _mode = _computed_feed(team_ids, memberships)
-            board_cache.store({f"{key_start}feed|{scope}": [event.as_json() for event in events]})
+            board_cache.store({key_start + rest_of_key: [event.as_json() for event in events]})
         else:
             events = _with_own_events([_FeedEvent.from_json(value) for value in cached], user, team_ids)
     # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.

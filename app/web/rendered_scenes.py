@@ -89,12 +89,9 @@ def play_region(state: AttemptState, error: str | None = None, send_points: bool
     shell = store.rendered(key, "play/_attempt_region.html", language=scenario.language, send_points=send_points,
                            error=HOLES["error"] if error else None, toasts=toast_holes, header_points=counter,
                            inner=HOLES["inner"])
-    values = [(HOLES["error"], error), (HOLES["points_total"], points.total), (HOLES["points_attempt"], points.attempt),
-              *zip(toast_holes, toasts)]
+    shell = _filled(shell, [(HOLES["error"], error), (HOLES["points_total"], points.total),
+                            (HOLES["points_attempt"], points.attempt), *zip(toast_holes, toasts)])
     # The inner part goes in last, so that nothing in it is ever taken for a hole.
-    for hole, value in values:
-        if value is not None:
-            shell = shell.replace(hole, str(escape(value)))
     return Markup(shell.replace(HOLES["inner"], inner))  # noqa: S704 - autoescaped shell, escaped values
 
 
@@ -106,13 +103,11 @@ def scene_html(state: AttemptState, content_lang: Markup) -> Markup:
     frame = frame.replace(HOLES["body"], _body(state, content_lang, locale, store))
     step = state.last_step
     attempt_id = state.attempt.id
-    values = {"act_url": url_for("play.act", attempt_id=attempt_id),
-              "restart_url": url_for("play.restart", attempt_id=attempt_id),
-              "csrf": csrf.page_token(), "next_step": str(state.attempt.step_count + 1),
-              "answer": step.answer if step is not None else ""}
-    for name, value in values.items():
-        frame = frame.replace(HOLES[name], str(escape(value)))
-    return Markup(frame)  # noqa: S704 - rendered with autoescape; the filled values are escaped above
+    frame = _filled(frame, [(HOLES["act_url"], url_for("play.act", attempt_id=attempt_id)),
+                            (HOLES["restart_url"], url_for("play.restart", attempt_id=attempt_id)),
+                            (HOLES["csrf"], csrf.page_token()), (HOLES["next_step"], state.attempt.step_count + 1),
+                            (HOLES["answer"], step.answer if step is not None else "")])
+    return Markup(frame)  # noqa: S704 - rendered with autoescape; the filled values are escaped
 
 
 def _frame(state: AttemptState, content_lang: Markup, locale: str, store: _Store) -> str:
@@ -138,6 +133,14 @@ def _body(state: AttemptState, content_lang: Markup, locale: str, store: _Store)
     key = ("body", state.attempt.version_hash, locale, place)
     return store.rendered(key, "play/_scene_body.html", scenario=scenario, content_lang=content_lang,
                           **where, **_holes("act_url", "csrf", "next_step"))
+
+
+def _filled(html: str, values: list[tuple[Markup, object]]) -> str:
+    """The HTML with each hole replaced by its value, escaped (a value of None leaves its hole alone)."""
+    for hole, value in values:
+        if value is not None:
+            html = html.replace(hole, str(escape(value)))
+    return html
 
 
 def _holes(*names: str) -> dict[str, Markup]:

@@ -30,20 +30,34 @@ def ledger_total(user_id: int) -> int:
                              .where(PointsEntry.user_id == user_id)) or 0
 
 
-@prebuilt
+_LEDGER, _USERS = PointsEntry.__table__, User.__table__
+_ENTRY_COLUMNS = ("user_id", "key", "amount", "reason", "content_id", "attempt_id", "created_at")
+
+
 def _new_entry() -> Any:
     """INSERT a ledger row unless its key is there already, returning its id (none when it was)."""
-    ledger = PointsEntry.__table__
-    return upsert_insert(ledger).on_conflict_do_nothing(index_elements=["key"]).returning(ledger.c.id)
+    return (upsert_insert(_LEDGER).values({name: bindparam(name, type_=_LEDGER.c[name].type) for name in _ENTRY_COLUMNS})
+            .on_conflict_do_nothing(index_elements=["key"]).returning(_LEDGER.c.id))
 
 
-_USERS = User.__table__
-# SQL expressions, so concurrent awards add up; the user's attributes reload when next read.
-_ADD_TO_TOTAL = _USERS.update().where(_USERS.c.id == bindparam("user")).values(
-    points_total=_USERS.c.points_total + bindparam("amount"))
+# SQL expressions, so concurrent awards add up; each returns the new total, for the header.
+_ADD_TO_TOTAL = _USERS.update().where(_USERS.c.id == bindparam("user_id")).values(
+    points_total=_USERS.c.points_total + bindparam("amount")).returning(_USERS.c.points_total)
 # Only a gain moves "reached at": ties go to whoever reached a score first, and a grade lowered
 # (or a zero-point row) must not send a trainee to the back of their tie.
-_GAIN_TO_TOTAL = _ADD_TO_TOTAL.values(points_reached_at=bindparam("moment"))
+_GAIN_TO_TOTAL = _ADD_TO_TOTAL.values(points_reached_at=bindparam("created_at"))
+
+
+def _entry_then(add: Any) -> Any:
+    """PostgreSQL: the ledger row and the total's update in one statement; no row (and no update) for a known key."""
+    entry = _new_entry().cte("entry")
+    return add.add_cte(entry).where(select(entry.c.id).exists())
+
+
+_NEW_ENTRY = DirectStatement(_new_entry)
+_TO_TOTAL = {True: DirectStatement(lambda: _GAIN_TO_TOTAL), False: DirectStatement(lambda: _ADD_TO_TOTAL)}
+_ENTRY_TO_TOTAL = {True: DirectStatement(lambda: _entry_then(_GAIN_TO_TOTAL)),
+                   False: DirectStatement(lambda: _entry_then(_ADD_TO_TOTAL))}
 
 
 def award(user_id: int, key: str, amount: int, reason: str, content_id: str | None = None,
@@ -51,15 +65,16 @@ def award(user_id: int, key: str, amount: int, reason: str, content_id: str | No
     """Add one ledger row unless `key` was already awarded; must run inside a write transaction."""
     moment = utcnow()
     connection = db.session.connection()
-    entry_id = connection.execute(_new_entry(), {
-        "user_id": user_id, "key": key, "amount": amount, "reason": reason, "content_id": content_id,
-        "attempt_id": attempt_id, "created_at": moment}).scalar()
-    if entry_id is None:
+    values = {"user_id": user_id, "key": key, "amount": amount, "reason": reason, "content_id": content_id,
+              "attempt_id": attempt_id, "created_at": moment}
+    if connection.dialect.name == "postgresql":
+        added = _ENTRY_TO_TOTAL[amount > 0].first(connection, values)
+    else:
+        added = _NEW_ENTRY.first(connection, values) and _TO_TOTAL[amount > 0].first(connection, values)
+    if added is None:
         return False
-    connection.execute(_GAIN_TO_TOTAL if amount > 0 else _ADD_TO_TOTAL,
-                       {"user": user_id, "amount": amount, "moment": moment})
     add_to_periods(user_id, amount, moment)
-    note_changed(user_id, POINTS)
+    note_changed(user_id, POINTS, added[0])
     user = db.session.identity_map.get(db.session.identity_key(User, user_id))
     if user is not None:
         db.session.expire(user, ["points_total", "points_reached_at"])

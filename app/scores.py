@@ -3,40 +3,53 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, case, delete, func, insert, select
 
 from . import clock
-from .database import prebuilt, upsert_insert
+from .database import upsert_insert
+from .direct_sql import DirectStatement
 from .extensions import db
 from .game_rules import PERIODS, period_of
 from .models import BestResult, CourseScore, PeriodScore, PointsEntry, SkillScore
 
 
-def _bump_statement(model: type, keys: tuple[str, ...], gain: bool) -> Callable[[], Any]:
-    """The upsert behind `_bump` for one table, built once per dialect."""
-    def build() -> Any:
-        table = model.__table__  # type: ignore[attr-defined]
-        statement = upsert_insert(table)  # its columns come from the parameters it runs with
-        changes = {"points": table.c.points + statement.excluded.points}
-        if gain:
-            changes["reached_at"] = statement.excluded.reached_at
-        return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
-    return prebuilt(build)
+_KEYS: dict[type, tuple[str, ...]] = {PeriodScore: ("user_id", "period", "starts"),
+                                     SkillScore: ("user_id", "skill_id"), CourseScore: ("user_id", "course_id")}
+_BUMPS: dict[tuple[type, int], DirectStatement] = {}
 
 
-_BUMPS = {(model, gain): _bump_statement(model, keys, gain)
-          for model, keys in ((PeriodScore, ("user_id", "period", "starts")), (SkillScore, ("user_id", "skill_id")),
-                              (CourseScore, ("user_id", "course_id")))
-          for gain in (False, True)}
+def _bumps_statement(model: type, count: int) -> DirectStatement:
+    """The upsert that adds to `count` running score rows at once, built once per table, count and dialect."""
+    statement = _BUMPS.get((model, count))
+    if statement is None:
+        statement = _BUMPS[(model, count)] = DirectStatement(lambda: _build_bumps(model, count))
+    return statement
 
 
-def _bump(model: type, keys: dict[str, object], amount: int, moment: datetime) -> None:
-    """Add `amount` to one running score row, creating it at `amount`; concurrent bumps add up."""
+def _build_bumps(model: type, count: int) -> Any:
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = (*_KEYS[model], "points", "reached_at")
+    statement = upsert_insert(table).values([
+        {name: bindparam(f"r{row}_{name}", type_=table.c[name].type) for name in columns} for row in range(count)])
     # Only a gain moves "reached at": a loss must not send a trainee to the back of their tie.
-    statement = _BUMPS[(model, amount > 0)]()
-    db.session.connection().execute(statement, {**keys, "points": amount, "reached_at": moment})
+    return statement.on_conflict_do_update(index_elements=list(_KEYS[model]), set_={
+        "points": table.c.points + statement.excluded.points,
+        "reached_at": case((statement.excluded.points > 0, statement.excluded.reached_at), else_=table.c.reached_at)})
+
+
+def _bump(model: type, rows: list[dict[str, object]], moment: datetime) -> None:
+    """Add each row's `points` to its running score row, creating it at `points`; concurrent bumps add up.
+
+    One statement for all the rows, in the order given (callers sort them, so that concurrent bumps take
+    their row locks in the same order).
+    """
+    if not rows:
+        return
+    values = {f"r{index}_{name}": value for index, row in enumerate(rows)
+              for name, value in (*row.items(), ("reached_at", moment))}
+    _bumps_statement(model, len(rows)).rowcount(db.session.connection(), values)
 
 
 def _insert_many(model: type, rows: list[dict[str, object]], chunk: int = 5000) -> None:
@@ -47,23 +60,21 @@ def _insert_many(model: type, rows: list[dict[str, object]], chunk: int = 5000) 
 
 def add_to_periods(user_id: int, amount: int, moment: datetime) -> None:
     """Count a ledger award toward its week's and month's boards."""
-    for period in PERIODS:
-        _bump(PeriodScore, {"user_id": user_id, "period": period, "starts": period_of(period, moment)},
-              amount, moment)
+    _bump(PeriodScore, [{"user_id": user_id, "period": period, "starts": period_of(period, moment), "points": amount}
+                        for period in PERIODS], moment)
 
 
 def add_to_skills(user_id: int, before: Mapping[str, int], after: Mapping[str, int], moment: datetime) -> None:
     """Move the skills board by the change between the old and the new best attempt's skills."""
-    for skill in sorted(set(before) | set(after)):
-        change = after.get(skill, 0) - before.get(skill, 0)
-        if change:
-            _bump(SkillScore, {"user_id": user_id, "skill_id": skill}, change, moment)
+    changes = ((skill, after.get(skill, 0) - before.get(skill, 0)) for skill in sorted(set(before) | set(after)))
+    _bump(SkillScore, [{"user_id": user_id, "skill_id": skill, "points": change} for skill, change in changes if change],
+          moment)
 
 
 def add_to_courses(user_id: int, course_ids: list[str], improvement: int, moment: datetime) -> None:
     """Raise the course boards of every course holding the scenario by its improvement."""
-    for course_id in sorted(course_ids):
-        _bump(CourseScore, {"user_id": user_id, "course_id": course_id}, improvement, moment)
+    _bump(CourseScore, [{"user_id": user_id, "course_id": course_id, "points": improvement}
+                        for course_id in sorted(course_ids)], moment)
 
 
 def rebuild_periods() -> None:

@@ -6,7 +6,8 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask, current_app, has_request_context, request
 from flask_login import UserMixin
-from sqlalchemy import bindparam, func, select, true
+from sqlalchemy import bindparam, event, func, select, true
+from sqlalchemy.orm import Session
 
 from . import library_version
 from .database import prebuilt
@@ -15,7 +16,7 @@ from .extensions import db
 from .models import RetryRequest, Review, User
 from .models.users import role_allows
 
-# (what, user id) for what changed in this session's transactions (kept in `Session.info`).
+# {(what, user id): the new value, or None to read it again} for what changed in this session (`Session.info`).
 CHANGED = "signed_in_changed"
 POINTS, REVIEWS, RETRIES = "points", "reviews", "retries"
 
@@ -68,9 +69,21 @@ def stored_count(what: str, user_id: int) -> int:
     return int(db.session.connection().execute(_READ_AGAIN[what](), {"user_id": user_id}).scalar() or 0)
 
 
-def note_changed(user_id: int, what: str) -> None:
-    """Record that a user's points, reviews or retry requests moved in this session, so a snapshot reads them again."""
-    db.session.info.setdefault(CHANGED, set()).add((what, user_id))
+def note_changed(user_id: int, what: str, now: int | None = None) -> None:
+    """Record that a user's points, reviews or retry requests moved in this session, so a snapshot reads them again.
+
+    `now` is the new value when the change returned it: a snapshot then takes it without a read, unless the
+    session rolls back first.
+    """
+    db.session.info.setdefault(CHANGED, {})[(what, user_id)] = now
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_new_values(session: Session, _previous: Any) -> None:
+    # A value returned inside a transaction that was rolled back (or a savepoint that was) may never hold.
+    changed = session.info.get(CHANGED)
+    if changed:
+        changed.update(dict.fromkeys(changed))
 
 
 class SignedInUser(UserMixin):
@@ -96,8 +109,8 @@ class SignedInUser(UserMixin):
     def _count(self, what: str) -> int:
         changed = db.session.info.get(CHANGED)
         if changed and (what, self.id) in changed:
-            changed.discard((what, self.id))
-            self._counts[what] = stored_count(what, self.id)
+            now = changed.pop((what, self.id))
+            self._counts[what] = stored_count(what, self.id) if now is None else now
         return self._counts[what]
 
     @property

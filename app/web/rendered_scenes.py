@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, render_template, url_for
+from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from jinja2 import Environment
@@ -39,7 +39,7 @@ from .toasts import pending_toasts
 
 HOLES = {name: Markup(f"<hole-{name.replace('_', '-')}>")
          for name in ("act_url", "restart_url", "csrf", "next_step", "answer", "body",
-                      "error", "points_total", "points_attempt", "inner")}
+                      "error", "points_total", "points_attempt", "inner", "library_url", "turns")}
 # Versions x places x feedback x languages in play at once are few; a case study's body carries its whole
 # case text, so the store is bounded by the characters it holds, and emptied when they would pass it.
 MAX_CHARS = 8_000_000
@@ -64,6 +64,23 @@ class ShownFeedback:
         return cls(step.points, skills, step.feedback, step.matched, step.avoided)
 
 
+@dataclass(frozen=True)
+class ShownTurn:
+    """What a transcript entry shows, but the answer itself (a hole): the texts shown, points, skills, feedback."""
+
+    number: int
+    shown: tuple[tuple[str, str | None], ...]
+    points: int
+    skills: tuple[tuple[str, int], ...]  # (skill name, change)
+    feedback: tuple[str, ...]
+
+    @classmethod
+    def of(cls, step: Step, skill_names: Mapping[str, str]) -> ShownTurn:
+        """The entry of a step, with its skills named."""
+        skills = tuple((skill_names.get(skill, skill), change) for skill, change in step.skills.items())
+        return cls(step.number, tuple(step.shown.items()), step.points, skills, step.feedback)
+
+
 def play_region(state: AttemptState, error: str | None = None, send_points: bool = False) -> Markup:
     """The play region: the scene of a running attempt or the result of a finished one, and an error if any.
 
@@ -74,8 +91,7 @@ def play_region(state: AttemptState, error: str | None = None, send_points: bool
     if state.attempt.status == "active":
         inner = scene_html(state, content_lang)
     else:
-        inner = Markup(render_template("play/_result.html", state=state, scenario=scenario, skills=state.skill_names,
-                                       content_lang=content_lang))
+        inner = result_html(state, content_lang)
     points = HeaderPoints(int(current_user.points_total or 0),
                           state.playthrough.points if state.attempt.status == "active" else None)
     toasts = tuple(pending_toasts()) if send_points else ()
@@ -108,6 +124,33 @@ def scene_html(state: AttemptState, content_lang: Markup) -> Markup:
                             (HOLES["csrf"], csrf.page_token()), (HOLES["next_step"], state.attempt.step_count + 1),
                             (HOLES["answer"], step.answer if step is not None else "")])
     return Markup(frame)  # noqa: S704 - rendered with autoescape; the filled values are escaped
+
+
+def result_html(state: AttemptState, content_lang: Markup) -> Markup:
+    """A finished or abandoned attempt's result and transcript, with the attempt's own values filled in."""
+    locale = str(get_locale())
+    store: _Store = current_app.extensions["rendered_scenes"]
+    attempt, playthrough, names = state.attempt, state.playthrough, state.skill_names
+    skills = tuple((names.get(skill, skill), total) for skill, total in playthrough.skills.items() if total)
+    ending = playthrough.node if playthrough.finished else None
+    key = ("result", attempt.version_hash, locale, attempt.status, attempt.outcome, attempt.points, skills,
+           ending.id if ending is not None else None)
+    result = store.rendered(key, "play/_result.html", scenario=state.scenario, content_lang=content_lang,
+                            status=attempt.status, outcome=attempt.outcome, points=attempt.points, skills=skills,
+                            ending=ending, **_holes("restart_url", "csrf", "library_url", "turns"))
+    result = _filled(result, [(HOLES["restart_url"], url_for("play.restart", attempt_id=attempt.id)),
+                              (HOLES["csrf"], csrf.page_token()), (HOLES["library_url"], url_for("play.catalogue"))])
+    turns = "".join(_turn(ShownTurn.of(step, names), step.answer, attempt.version_hash, content_lang, locale, store)
+                    for step in playthrough.steps)
+    # The turns go in last, so that nothing in them is ever taken for a hole.
+    return Markup(result.replace(HOLES["turns"], turns))  # noqa: S704 - rendered with autoescape; values escaped
+
+
+def _turn(turn: ShownTurn, answer: str, version_hash: str, content_lang: Markup, locale: str, store: _Store) -> str:
+    key = ("turn", version_hash, locale, turn)
+    html = store.rendered(key, "play/_turn.html", turn=turn, shown=dict(turn.shown), content_lang=content_lang,
+                          **_holes("answer"))
+    return _filled(html, [(HOLES["answer"], answer)])
 
 
 def _frame(state: AttemptState, content_lang: Markup, locale: str, store: _Store) -> str:

@@ -703,6 +703,42 @@ def test_each_attempt_sees_its_own_answer_and_meters_in_a_shared_scene(app, trai
     assert "I will call you back" in full and "A promise." in full and meter_value(full) == "3"
 
 
+def test_each_result_shows_its_own_answers_and_forms_from_shared_pieces(app, trainee, make_user, tmp_path):
+    sync_with_scenario(app, tmp_path, "two-paths", TWO_PATHS)
+    make_user("mehmet")
+    other = app.test_client()
+    other.post("/login", data={"username": "mehmet", "password": "correct horse battery staple"})
+    clients = (trainee, other)
+    attempt_ids = [start(client, "two-paths") for client in clients]
+    replies = ("I will <b>fix</b> it today", "I will call you back")
+    pages = []
+    for client, attempt_id, reply in zip(clients, attempt_ids, replies):
+        act(client, attempt_id, 1, HX, choice="calm")
+        act(client, attempt_id, 2, HX, reply=reply)
+        pages.append(act(client, attempt_id, 3, HX, choice="done").get_data(as_text=True))
+    for page, attempt_id, reply, others in zip(pages, attempt_ids, ("I will &lt;b&gt;fix&lt;/b&gt; it today",
+                                                                   "I will call you back"), ("call you back", "fix")):
+        assert 'data-testid="result"' in page and 'data-testid="transcript"' in page and "<hole" not in page
+        assert reply in page and others not in page and "Stay calm" in page and "That is all" in page
+        assert "A promise." in page and page.count('class="turn"') == 3
+        assert f'action="/attempts/{attempt_id}/restart"' in page and 'href="/library"' in page
+    tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', page)) for page in pages]
+    assert len(tokens[0]) == len(tokens[1]) == 1 and tokens[0] != tokens[1]
+    # Both results read alike but for the answers and forms: one result piece, one piece per turn.
+    kept = app.extensions["rendered_scenes"].pieces
+    assert len([key for key in kept if key[0] == "result"]) == 1
+    turns = [key for key in kept if key[0] == "turn"]
+    assert len(turns) == 3 and {key[3].number for key in turns} == {1, 2, 3}
+    # The full page without JavaScript shows the same result; a restarted attempt's old one reads as abandoned.
+    full = other.get(f"/attempts/{attempt_ids[1]}").get_data(as_text=True)
+    assert "I will call you back" in full and 'data-testid="result-points"' in full
+    running = start(trainee, "two-paths")
+    act(trainee, running, 1, HX, choice="rush")
+    trainee.post(f"/attempts/{running}/restart")
+    abandoned = trainee.get(f"/attempts/{running}", headers=HX).get_data(as_text=True)
+    assert "Abandoned" in abandoned and "Rush it" in abandoned and abandoned.count('class="turn"') == 1
+
+
 def test_the_region_shell_is_shared_but_each_counter_and_error_is_the_answers_own(app, trainee, make_user):
     from app.database import write
     from app.points import award

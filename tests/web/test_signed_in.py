@@ -58,6 +58,31 @@ def test_the_total_is_read_again_after_an_award_to_this_user_only(app: Flask, ma
         assert user.points_total == 8
 
 
+def test_an_award_brings_the_new_total_unless_its_transaction_rolls_back(app: Flask,
+                                                                       make_user: Callable[..., int]) -> None:
+    from sqlalchemy import event
+
+    me = make_user("ayse")
+    with app.test_request_context():
+        user = load_user(f"{me}:{_token(app, me)}")
+        assert user.points_total == 0
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        write(lambda: award(me, "bonus:first", 5, "Bonus"))
+        read_at = len(statements)
+        assert user.points_total == 5 and len(statements) == read_at  # returned by the award itself
+
+        def award_then_fail() -> None:
+            award(me, "bonus:lost", 40, "Bonus")
+            raise RuntimeError("the transaction fails after the award")
+        try:
+            write(award_then_fail)
+        except RuntimeError:
+            pass
+        read_at = len(statements)
+        assert user.points_total == 5 and len(statements) == read_at + 1  # read again: 45 never held
+
+
 def test_open_retry_requests_are_counted_and_read_again_once_answered(app: Flask,
                                                                      make_user: Callable[..., int]) -> None:
     me, mentor = make_user("ayse"), make_user("mehmet", "mentor")

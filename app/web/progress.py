@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Mapping
 
 from flask import Blueprint, Flask, Response, abort, flash, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
@@ -16,7 +17,8 @@ from ..engine.model import Course
 from ..rewards import LibraryFacts, library_facts
 from ..signed_in import read_with_user
 from .args import int_arg
-from .htmx import redirect_to, render
+from .htmx import redirect_to, render, render_or_build
+from .rendered_scenes import kept_piece
 
 bp = Blueprint("progress", __name__)
 
@@ -126,8 +128,11 @@ def feed() -> Response:
         feed = progress.team_feed(current_user, int_arg("team"))
     except LookupError:
         abort(404)
-    return render("progress/feed.html", "progress/_feed_items.html",
-                  lines=feed_lines(feed.items), teams=feed.teams, team_id=feed.team_id)
+    items = feed.items
+    # Kept per worker by what it shows: most viewers are served the same feed until it is computed again.
+    html = kept_piece(("feed", str(get_locale()), tuple(items)), "progress/_feed_items.html",
+                      lambda: {"lines": feed_lines(items)})
+    return render_or_build("progress/feed.html", lambda: html, feed_html=html, teams=feed.teams, team_id=feed.team_id)
 
 
 @dataclass(frozen=True)

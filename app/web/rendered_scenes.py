@@ -21,7 +21,7 @@ session and URLs), so no template change can slip one viewer's values into what 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,8 @@ HOLES = {name: Markup(f"<hole-{name.replace('_', '-')}>")
 # Versions x places x feedback x languages in play at once are few; a case study's body carries its whole
 # case text, so the store is bounded by the characters it holds, and emptied when they would pass it.
 MAX_CHARS = 8_000_000
+# Other pages' kept pieces (the kudos feed's list): a feed changes as it is recomputed, so fewer are kept.
+PAGE_PIECES, MAX_PAGE_PIECE_CHARS = "rendered_page_pieces", 2_000_000
 
 
 @dataclass(frozen=True)
@@ -197,11 +199,12 @@ PER_REQUEST_GLOBALS = frozenset({"csrf_token", "g", "request", "session", "curre
 
 
 class _Store:
-    """Rendered pieces by key, and how many characters they hold together."""
+    """Rendered pieces by key, and how many characters they hold together (at most `max_chars`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int = MAX_CHARS) -> None:
         self.pieces: dict[tuple[object, ...], str] = {}
         self.chars = 0
+        self.max_chars = max_chars
         self._environment: Environment | None = None
 
     def environment(self) -> Environment:
@@ -226,18 +229,33 @@ class _Store:
                 self.keep(key, html)
         return html
 
+    def rendered_lazily(self, key: tuple[object, ...], template: str, context: Callable[[], Mapping[str, Any]]) -> str:
+        """As `rendered`, with the context computed only when the piece must be rendered."""
+        html = self.pieces.get(key)
+        return html if html is not None else self.rendered(key, template, **context())
+
     def keep(self, key: tuple[object, ...], html: str) -> None:
-        """Keep a piece, emptying the store first when it would hold more than MAX_CHARS (none bigger is kept)."""
-        if len(html) > MAX_CHARS:
+        """Keep a piece, emptying the store first when it would hold more than its bound (none bigger is kept)."""
+        if len(html) > self.max_chars:
             return
         self.chars -= len(self.pieces.pop(key, ""))  # two threads may render the same piece at once
-        if self.chars + len(html) > MAX_CHARS:
+        if self.chars + len(html) > self.max_chars:
             self.pieces, self.chars = {}, 0
         self.pieces[key] = html
         self.chars += len(html)
 
 
+def kept_piece(key: tuple[object, ...], template: str, context: Callable[[], Mapping[str, Any]]) -> Markup:
+    """A piece of another page kept the same way, rendered from `context()` alone; its key must hold all it shows.
+
+    Its own store, so that a page whose pieces change often never empties the play region's.
+    """
+    store: _Store = current_app.extensions[PAGE_PIECES]
+    return Markup(store.rendered_lazily(key, template, context))  # noqa: S704 - rendered with autoescape
+
+
 def init_app(app: Flask) -> None:
-    """Offer `play_region()` to templates, with its own store per app."""
+    """Offer `play_region()` to templates, with its own store per app, and a store for other pages' pieces."""
     app.extensions["rendered_scenes"] = _Store()
+    app.extensions[PAGE_PIECES] = _Store(MAX_PAGE_PIECE_CHARS)
     app.jinja_env.globals["play_region"] = play_region

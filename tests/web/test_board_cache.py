@@ -389,3 +389,25 @@ def test_an_empty_feed_is_kept_too_and_a_mentor_reads_the_kept_feed_as_it_is(app
     post(app, trainees[3], "mine")
     assert feed_of(app, mentor) == []  # only a trainee's own news is merged in at once
     assert feed_of(app, trainees[3]) == [("Trainee 3", "mine")]
+
+
+def test_the_feed_page_shares_its_rendered_list_only_among_viewers_who_see_the_same(app, trainees, login):
+    from app.web.rendered_scenes import PAGE_PIECES
+
+    post(app, trainees[0], "first")
+    page = login("trainee1").get("/feed").get_data(as_text=True)
+    assert "Trainee 0" in page and "Badge first" in page
+    fragment = login("trainee2").get("/feed", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.strip() in page and "<html" not in fragment
+    kept = app.extensions[PAGE_PIECES].pieces
+    assert len(kept) == 1
+    post(app, trainees[3], "mine")  # the viewer's own news: merged into their feed alone
+    mine = login("trainee3").get("/feed").get_data(as_text=True)
+    assert "Badge mine" in mine and "Badge first" in mine and len(kept) == 2
+    assert "Badge mine" not in login("trainee2").get("/feed").get_data(as_text=True) and len(kept) == 2
+    with app.app_context():
+        boards.set_board_mode("anonymous")
+    mine = login("trainee3").get("/feed").get_data(as_text=True)
+    theirs = login("trainee0").get("/feed").get_data(as_text=True)
+    assert "Trainee 3" in mine and "Trainee 0" not in mine
+    assert "Trainee 0" in theirs and "Trainee 3" not in theirs

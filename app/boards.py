@@ -82,13 +82,13 @@ def known_mode(value: str | None) -> str:
     return value if value in MODES else "on"
 
 
-def settings_and_cached(rest_of_key: str) -> tuple[str, str, Any]:
-    """The board mode, the cache keys' start, and the value cached under that start + `rest_of_key` (or None).
+def settings_and_cached(rest_of_key: str) -> tuple[str, str, str | None]:
+    """The board mode, the cache keys' start, and the JSON text cached under that start + `rest_of_key` (or None).
 
     For a computed list other than a board (the kudos feed) that the same version and mode retire.
     """
     row = db.session.connection().execute(_SETTINGS_AND_TOP, {"now": clock.now(), "top_key": rest_of_key}).one()
-    return known_mode(row.mode), row.key_start, None if row.top is None else json.loads(row.top)
+    return known_mode(row.mode), row.key_start, row.top
 
 
 def board_mode() -> str:

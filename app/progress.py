@@ -6,8 +6,10 @@ once (a statement costs more to build than to run), and rows come back as plain 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import AbstractSet, Any, Mapping
 
 from sqlalchemy import bindparam, exists, func, literal_column, select
@@ -263,12 +265,18 @@ def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None =
             events, _mode = _computed_feed(team_ids, memberships)
             board_cache.store({key_start + rest_of_key: [event.as_json() for event in events]})
         else:
-            events = _with_own_events([_FeedEvent.from_json(value) for value in cached], user, team_ids)
+            events = _with_own_events(list(_cached_events(cached)), user, team_ids)
     # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
     return [FeedItem(event.kind, event.ref, event.text,
                      None if known_mode(mode) == "anonymous" and event.author_id != user.id else event.name,
                      event.actor, event.created_at)
             for event in events]
+
+
+@lru_cache(maxsize=32)
+def _cached_events(cached: str) -> tuple[_FeedEvent, ...]:
+    """The events of a feed as the shared cache keeps it (JSON), read once per worker while it is served."""
+    return tuple(_FeedEvent.from_json(value) for value in json.loads(cached))
 
 
 def _computed_feed(team_ids: list[int] | None, memberships: int | None) -> tuple[list[_FeedEvent], str | None]:

@@ -13,6 +13,9 @@ token, the step number and the trainee's last answer. Nothing from a scenario ca
 reaches the page escaped, and its Markdown sanitised to an allow-list of tags, so a literal `<hole-...>`
 tag in the HTML is always one left here; the values filled in are escaped, so they cannot make one either.
 
+A finished attempt's result is kept the same way: its head (outcome, points, skill changes, ending) by
+version, language and those values, and each transcript entry by what it shows, the trainee's answer a hole.
+
 The region's shell (the wrapper, an error line, and after an answer the header's counter and toasts sent
 out-of-band) is kept the same way, by language, which of those parts it has and how many toasts. Pieces
 render in the app's template environment minus the globals that read the request (its token, user,

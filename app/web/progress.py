@@ -26,8 +26,28 @@ bp = Blueprint("progress", __name__)
 def init_app(app: Flask) -> None:
     """Register the progress pages; the boards and the feed read a trainee's teams with the signed-in user."""
     app.register_blueprint(bp)
+    app.jinja_env.globals["board_rows"] = board_rows
     for endpoint in ("progress.leaderboards", "progress.feed"):
         read_with_user(app, endpoint, teams.signed_in_with_teams)
+
+
+def board_rows(rows: list[boards.Row]) -> Markup:
+    """A board's table rows, the viewer's own marked; names escaped.
+
+    Built here rather than by a template loop: a board page has a few dozen rows on every request, and this
+    costs a fraction of the loop.
+    """
+    you, anonymous = escape(_("(you)")), escape(_("Anonymous trainee"))
+    html = []
+    for row in rows:
+        if row.is_viewer:
+            name = f"<strong>{escape(row.name)}</strong> {you}"
+        else:
+            name = escape(row.name) if row.name else anonymous
+        user = f' data-user="{row.user_id}"' if row.name else ""
+        html.append(f'<tr class="{"me" if row.is_viewer else ""}" data-testid="board-row"{user}>'
+                    f"<td>{row.rank}</td><td>{name}</td><td>{row.points}</td></tr>")
+    return Markup("\n".join(html))  # noqa: S704 - every value escaped above (ranks, ids and points are ints)
 
 
 

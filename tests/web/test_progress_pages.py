@@ -349,3 +349,15 @@ def test_held_badges_come_with_the_standing_newest_first_ties_by_id(app, make_us
     order = [profile.index(f'data-badge="{badge_id}"') for badge_id in ("b-9", "b-1", "b-2", "b-3", "b-0")]
     assert order == sorted(order)
     assert "Name b-9" in profile
+
+
+def test_board_rows_escape_names_mark_the_viewer_and_hide_anonymous_ones(app: Flask) -> None:
+    rows = [boards.Row(1, 7, "<b>Ayşe</b> & co", 40), boards.Row(2, 8, None, 30),
+            boards.Row(3, 9, "Mehmet", 20, is_viewer=True)]
+    with app.test_request_context():
+        html = str(progress_views.board_rows(rows))
+    first, anonymous, mine = html.split("\n")
+    assert first == ('<tr class="" data-testid="board-row" data-user="7"><td>1</td>'
+                     "<td>&lt;b&gt;Ayşe&lt;/b&gt; &amp; co</td><td>40</td></tr>")
+    assert "data-user" not in anonymous and "<td>Anonymous trainee</td><td>30</td>" in anonymous
+    assert mine.startswith('<tr class="me"') and "<strong>Mehmet</strong> (you)" in mine

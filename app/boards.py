@@ -14,6 +14,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from . import board_cache, clock
 from .database import is_sqlite, upsert_insert, write
+from .direct_sql import DirectStatement
 from .extensions import db
 from .game_rules import period_of
 from .models import AppSetting, CourseScore, PeriodScore, SkillScore, TeamMember, User
@@ -35,8 +36,9 @@ def mode_now() -> Any:
 
 # How every cache key of a board starts: "version|mode|". Built in SQL only, and read back with the board's
 # settings, so the keys a read looks up and the keys a store writes cannot drift apart.
+# (The mode is matched one value at a time rather than by IN, whose list SQLAlchemy expands per execution.)
 _CACHE_KEY_START = (func.coalesce(_VERSION_NOW, "0") + "|"
-                    + case((_MODE_NOW.in_(MODES), _MODE_NOW), else_="on") + "|")
+                    + case(*((_MODE_NOW == mode, mode) for mode in MODES), else_="on") + "|")
 # For a viewer off the board: the settings, and the board's cached top.
 _SETTINGS_AND_TOP = select(
     _MODE_NOW.label("mode"), _CACHE_KEY_START.label("key_start"),
@@ -113,7 +115,9 @@ class _Statements:
     """One kind of board's queries, built once; bind parameters carry its scope, the viewer and the sizes."""
 
     top: Select[Any]  # the public board, best first, :size rows
-    standing: Select[Any]  # the viewer's own row, hidden or not, with the board mode and cached parts
+    # The viewer's own row, hidden or not, with the board mode and cached parts: (mode, name, points, reached_at,
+    # hidden, key_start, top, place). Run on every board read, so on the DBAPI cursor.
+    standing: DirectStatement
     public_ahead: Select[Any]  # how many public rows rank before :points, :reached_at, :viewer_id
     # For boards with a scores table of their own, on SQLite: every score ahead, and the off-board users among them.
     scored_ahead: Select[Any] | None
@@ -173,12 +177,12 @@ def _statements(kind: str, in_team: bool) -> _Statements:
         top=public.add_columns(*columns).order_by(score.desc(), reached, User.id).limit(bindparam("size")),
         # The mode and the cache keys' start ride along with the viewer's row, and so do the board's cached top
         # and the viewer's cached place: one round trip serves a board read whose parts are cached.
-        standing=base.add_columns(_MODE_NOW.label("mode"), User.display_name,
-                                  score.label("points"), reached.label("reached_at"), User.leaderboard_hidden,
-                                  _CACHE_KEY_START.label("key_start"),
-                                  board_cache.stored_under(_CACHE_KEY_START + bindparam("top_key")).label("top"),
-                                  board_cache.stored_under(_CACHE_KEY_START + bindparam("place_key")).label("place"))
-        .where(User.id == bindparam("viewer_id")),
+        standing=DirectStatement(lambda: base.add_columns(
+            _MODE_NOW.label("mode"), User.display_name, score.label("points"), reached.label("reached_at"),
+            User.leaderboard_hidden, _CACHE_KEY_START.label("key_start"),
+            board_cache.stored_under(_CACHE_KEY_START + bindparam("top_key")).label("top"),
+            board_cache.stored_under(_CACHE_KEY_START + bindparam("place_key")).label("place"))
+            .where(User.id == bindparam("viewer_id"))),
         public_ahead=public.add_columns(func.count()).where(ahead),
         scored_ahead=scored_ahead, off_board_ahead=off_board_ahead,
         above=public.add_columns(*columns).where(ahead).order_by(score, reached.desc(), User.id.desc())
@@ -298,20 +302,22 @@ def leaderboard(query: BoardQuery, viewer_id: int) -> Board:
     scope = "|".join((query.window, str(params.get("starts", "")), str(query.team_id or ""), query.course_id or "",
                       query.skill_id or ""))
     top_rest, place_rest = f"top|{scope}|{size}", f"place|{scope}|{neighbours}|{viewer_id}"
-    row = connection.execute(board.statements.standing, {**params, "viewer_id": viewer_id, "now": clock.now(),
-                                                         "top_key": top_rest, "place_key": place_rest}).first()
-    # A viewer off this board (a mentor, a trainee yet to score here) has no row to bring the settings along.
-    settings = row if row is not None else connection.execute(_SETTINGS_AND_TOP, {"now": clock.now(),
-                                                                                 "top_key": top_rest}).one()
-    mode = known_mode(settings.mode)
+    row = board.statements.standing.first(connection, {**params, "viewer_id": viewer_id, "now": clock.now(),
+                                                        "top_key": top_rest, "place_key": place_rest})
+    standing = None
+    if row is None:
+        # A viewer off this board (a mentor, a trainee yet to score here) has no row to bring the settings along.
+        settings = connection.execute(_SETTINGS_AND_TOP, {"now": clock.now(), "top_key": top_rest}).one()
+        stored_mode, start, cached = settings.mode, settings.key_start, (settings.top, None)
+    else:
+        stored_mode, name, points, reached_at, hidden, start, top_value, place_value = row
+        standing = _Standing(viewer_id, name, points, reached_at, bool(hidden))
+        cached = (top_value, place_value)
+    mode = known_mode(stored_mode)
     if mode == "off":
         return Board(query, mode)
-    standing = None if row is None else _Standing(viewer_id, row.display_name, row.points, row.reached_at,
-                                                  bool(row.leaderboard_hidden))
     if board_cache.lifetime():
-        start = settings.key_start
         top_key, place_key = start + top_rest, None if standing is None else start + place_rest
-        cached = (settings.top, None) if row is None else (row.top, row.place)
         stored = tuple(None if value is None else json.loads(value) for value in cached)
         top, place = _cached_parts(board, (top_key, place_key), stored, viewer_id, standing, size, neighbours)
     else:

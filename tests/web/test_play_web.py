@@ -813,19 +813,17 @@ def test_the_rendered_region_is_kept_per_interface_language(app, trainee):
 
 
 def test_the_scene_store_is_bounded_by_the_text_it_holds(app, trainee, monkeypatch):
-    from app.web import rendered_scenes
-
     store = app.extensions["rendered_scenes"]
     first = start(trainee)
     trainee.get(f"/attempts/{first}")
     first_keys = {key for key in store.pieces if key[0] in ("frame", "body")}  # the region's shell is shared
-    monkeypatch.setattr(rendered_scenes, "MAX_CHARS", store.chars + 1)
+    monkeypatch.setattr(store, "max_chars", store.chars + 1)
     second = start(trainee, "loyalty-case")
     page = trainee.get(f"/attempts/{second}").get_data(as_text=True)
     assert form_targets(page)[0] == {f"/attempts/{second}/act"}
     # The first scene's frame and body were let go to make room; the count of characters held starts again.
     assert store.pieces and not first_keys & set(store.pieces)
-    assert store.chars == sum(len(piece) for piece in store.pieces.values()) <= rendered_scenes.MAX_CHARS
+    assert store.chars == sum(len(piece) for piece in store.pieces.values()) <= store.max_chars
 
 
 def test_with_templates_reloading_no_scene_is_kept(app, trainee):

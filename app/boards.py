@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -84,13 +85,21 @@ def known_mode(value: str | None) -> str:
     return value if value in MODES else "on"
 
 
-def settings_and_cached(rest_of_key: str) -> tuple[str, str, str | None]:
-    """The board mode, the cache keys' start, and the JSON text cached under that start + `rest_of_key` (or None).
+@lru_cache(maxsize=None)
+def _settings_and_top_with(along: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    return _SETTINGS_AND_TOP.add_columns(*along)
+
+
+def settings_and_cached(rest_of_key: str, along: tuple[ColumnElement[Any], ...] = (),
+                        values: Mapping[str, Any] | None = None) -> tuple[str, str, str | None, tuple[Any, ...]]:
+    """The board mode, the cache keys' start, the JSON text cached under that start + `rest_of_key` (or None),
+    and the values of the columns `along` (module constants, bound by `values`), all in one statement.
 
     For a computed list other than a board (the kudos feed) that the same version and mode retire.
     """
-    row = db.session.connection().execute(_SETTINGS_AND_TOP, {"now": clock.now(), "top_key": rest_of_key}).one()
-    return known_mode(row.mode), row.key_start, row.top
+    row = db.session.connection().execute(_settings_and_top_with(along),
+                                          {**(values or {}), "now": clock.now(), "top_key": rest_of_key}).one()
+    return known_mode(row[0]), row[1], row[2], tuple(row[3:])
 
 
 def board_mode() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import AbstractSet, Any, Mapping
 
@@ -218,6 +218,11 @@ OWN_NEWS = 10
 _OWN_PAGE = (_EVENT_IDS.where(_EVENTS.c.user_id == bindparam("viewer"), _SHOWN_AUTHOR)
              .limit(literal_column(str(OWN_NEWS))))
 _OWN_FEED = _feed_rows(_OWN_PAGE)
+# The viewer's newest event, any (moment, id), read with the cached feed: it tells whether their news may be missing.
+_NEWEST_OWN_EVENT = (select(_EVENTS.c.created_at, _EVENTS.c.id).where(_EVENTS.c.user_id == bindparam("viewer"))
+                     .order_by(*_NEWEST_FIRST).limit(1))
+_NEWEST_OWN = (_NEWEST_OWN_EVENT.with_only_columns(_EVENTS.c.created_at).scalar_subquery().label("newest_at"),
+               _NEWEST_OWN_EVENT.with_only_columns(_EVENTS.c.id).scalar_subquery().label("newest_id"))
 _OWN_FEED_IN_TEAMS = _feed_rows(_OWN_PAGE.where(exists().where(
     _MEMBERS.c.user_id == _EVENTS.c.user_id, _MEMBERS.c.team_id.in_(_TEAM_IDS))))
 
@@ -260,12 +265,15 @@ def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None =
     else:
         scope = "all" if team_ids is None else ",".join(str(team_id) for team_id in sorted(team_ids))
         rest_of_key = f"feed|{scope}"
-        mode, key_start, cached = settings_and_cached(rest_of_key)
+        mode, key_start, cached, (newest_at, newest_id) = settings_and_cached(
+            rest_of_key, _NEWEST_OWN, {"viewer": user.id})
         if cached is None:
             events, _mode = _computed_feed(team_ids, memberships)
             board_cache.store({key_start + rest_of_key: [event.as_json() for event in events]})
         else:
-            events = _with_own_events(list(_cached_events(cached)), user, team_ids)
+            events = list(_cached_events(cached))
+            if _may_lack_own_news(events, newest_at, newest_id):
+                events = _with_own_events(events, user, team_ids)
     # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
     return [FeedItem(event.kind, event.ref, event.text,
                      None if known_mode(mode) == "anonymous" and event.author_id != user.id else event.name,
@@ -291,6 +299,27 @@ def _computed_feed(team_ids: list[int] | None, memberships: int | None) -> tuple
         rows = connection.execute(statement, {"team_ids": team_ids}).all()
     # Every row carries the mode; an empty feed has no name to hide.
     return [_FeedEvent(*row[:-1]) for row in rows], rows[0].mode if rows else None
+
+
+def _may_lack_own_news(events: list[_FeedEvent], newest_at: datetime | None, newest_id: int | None) -> bool:
+    """Whether the viewer's newest event (read along with the cache) could be missing from a cached feed.
+
+    Not when they have none, when it is there (their older ones then are too, or too old for the feed),
+    or when it is older than every event of a full feed.
+    """
+    if newest_id is None or any(event.id == newest_id for event in events):
+        return False
+    if len(events) < FEED_SIZE:
+        return True
+    oldest = events[-1]
+    return (_as_utc(newest_at), newest_id) > (_as_utc(oldest.created_at), oldest.id)
+
+
+def _as_utc(moment: datetime | None) -> datetime:
+    """A stored moment with its time zone (SQLite hands moments back without one; they are UTC)."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _with_own_events(events: list[_FeedEvent], user: User, team_ids: list[int] | None) -> list[_FeedEvent]:

@@ -8,14 +8,14 @@ from typing import Callable, Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, literal, select
+from sqlalchemy import event, func, literal, select, update
 
 from app import board_cache, boards, clock, create_app, progress, rewards, teams
 from app.accounts import set_active, set_role
 from app.boards import BoardQuery, leaderboard
 from app.database import write
 from app.extensions import db
-from app.models import BoardCacheEntry, User
+from app.models import BoardCacheEntry, KudosEvent, User
 from app.points import award
 
 from tests.web.conftest import PASSWORD
@@ -411,3 +411,36 @@ def test_the_feed_page_shares_its_rendered_list_only_among_viewers_who_see_the_s
     theirs = login("trainee0").get("/feed").get_data(as_text=True)
     assert "Trainee 3" in mine and "Trainee 0" not in mine
     assert "Trainee 0" in theirs and "Trainee 3" not in theirs
+
+
+def own_news_reads(statements: list[str]) -> int:
+    """How many of the recorded statements read a viewer's own events to merge them into a cached feed."""
+    return sum(1 for statement in statements if "LIMIT 10" in statement and "kudos_events" in statement)
+
+
+def test_a_cached_feed_reads_the_viewers_own_events_only_when_their_newest_may_be_missing(app, trainees, unfed,
+                                                                                          statements, monkeypatch):
+    post(app, trainees[3], "old")
+    post(app, trainees[0], "first")
+    post(app, trainees[1], "second")
+    assert feed_of(app, trainees[3]) == [("Trainee 1", "second"), ("Trainee 0", "first"), ("Trainee 3", "old")]
+    unfed()
+    statements.clear()
+    # Their newest event is in the cached feed, and nobody has none to merge: no read of their own events.
+    assert feed_of(app, trainees[3])[2] == ("Trainee 3", "old")
+    assert feed_of(app, trainees[2]) == [("Trainee 1", "second"), ("Trainee 0", "first"), ("Trainee 3", "old")]
+    assert own_news_reads(statements) == 0
+    # A newer one is not: it is read, and shows at once.
+    post(app, trainees[3], "new")
+    statements.clear()
+    assert feed_of(app, trainees[3])[0] == ("Trainee 3", "new") and own_news_reads(statements) == 1
+    # In a full feed, a newest event older than every one shown could not make the cut: nothing to read.
+    monkeypatch.setattr(progress, "FEED_SIZE", 2)
+    statements.clear()
+    assert feed_of(app, trainees[4]) == [("Trainee 1", "second"), ("Trainee 0", "first"), ("Trainee 3", "old")]
+    post(app, trainees[4], "late")
+    with app.app_context():
+        write(lambda: db.session.execute(update(KudosEvent).where(KudosEvent.ref == "late").values(
+            created_at=datetime(2020, 1, 1, tzinfo=timezone.utc))))
+    statements.clear()
+    assert ("Trainee 4", "late") not in feed_of(app, trainees[4]) and own_news_reads(statements) == 0

@@ -10,6 +10,7 @@ from typing import Mapping
 from sqlalchemy import bindparam, select
 
 from .content_sync import CATALOGUE_IDS, current_digest, stored_by_hash, stored_scenario
+from .direct_sql import DirectStatement
 from .engine.model import Scenario, Skill
 from .extensions import db
 from .models import Attempt, BestResult, ContentVersion, LibraryEntry, LibraryProblem
@@ -103,17 +104,18 @@ class AttemptSummary:
 
 
 _ATTEMPTS, _VERSIONS = Attempt.__table__, ContentVersion.__table__
-# Built once: the dashboard shows the newest few on every visit.
-_MY_ATTEMPTS = (select(_ATTEMPTS.c.id, _ATTEMPTS.c.content_id, _VERSIONS.c.title, _ATTEMPTS.c.status,
-                       _ATTEMPTS.c.outcome, _ATTEMPTS.c.points, _ATTEMPTS.c.step_count, _ATTEMPTS.c.started_at)
-                .join_from(_ATTEMPTS, _VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
-                .where(_ATTEMPTS.c.user_id == bindparam("user_id"))
-                .order_by(_ATTEMPTS.c.started_at.desc(), _ATTEMPTS.c.id.desc()).limit(bindparam("limit")))
+# Built once, and run on the DBAPI cursor: the dashboard shows the newest few on every visit.
+_MY_ATTEMPTS = DirectStatement(lambda: (
+    select(_ATTEMPTS.c.id, _ATTEMPTS.c.content_id, _VERSIONS.c.title, _ATTEMPTS.c.status, _ATTEMPTS.c.outcome,
+           _ATTEMPTS.c.points, _ATTEMPTS.c.step_count, _ATTEMPTS.c.started_at)
+    .join_from(_ATTEMPTS, _VERSIONS, _VERSIONS.c.id == _ATTEMPTS.c.version_id)
+    .where(_ATTEMPTS.c.user_id == bindparam("user_id"))
+    .order_by(_ATTEMPTS.c.started_at.desc(), _ATTEMPTS.c.id.desc()).limit(bindparam("limit"))))
 
 
 def my_attempts(user_id: int, limit: int = 200) -> list[AttemptSummary]:
     """The trainee's attempts, newest first."""
-    rows = db.session.connection().execute(_MY_ATTEMPTS, {"user_id": user_id, "limit": limit})
+    rows = _MY_ATTEMPTS.all(db.session.connection(), {"user_id": user_id, "limit": limit})
     return [AttemptSummary(*row) for row in rows]
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import AbstractSet, Any, Mapping
 
-from sqlalchemy import bindparam, exists, func, literal_column, select
+from sqlalchemy import String, bindparam, cast, exists, func, literal_column, select
 
 from . import board_cache
 from .boards import known_mode, mode_now, settings_and_cached
@@ -218,11 +218,13 @@ OWN_NEWS = 10
 _OWN_PAGE = (_EVENT_IDS.where(_EVENTS.c.user_id == bindparam("viewer"), _SHOWN_AUTHOR)
              .limit(literal_column(str(OWN_NEWS))))
 _OWN_FEED = _feed_rows(_OWN_PAGE)
-# The viewer's newest event, any (moment, id), read with the cached feed: it tells whether their news may be missing.
-_NEWEST_OWN_EVENT = (select(_EVENTS.c.created_at, _EVENTS.c.id).where(_EVENTS.c.user_id == bindparam("viewer"))
-                     .order_by(*_NEWEST_FIRST).limit(1))
-_NEWEST_OWN = (_NEWEST_OWN_EVENT.with_only_columns(_EVENTS.c.created_at).scalar_subquery().label("newest_at"),
-               _NEWEST_OWN_EVENT.with_only_columns(_EVENTS.c.id).scalar_subquery().label("newest_id"))
+# The viewer's newest events (as many as a cached feed merges), read with the cached feed: the moment of the
+# newest, and all their ids, tell whether any may be missing from it.
+_NEWEST_OWN_EVENTS = (select(_EVENTS.c.id, _EVENTS.c.created_at).where(_EVENTS.c.user_id == bindparam("viewer"))
+                      .order_by(*_NEWEST_FIRST).limit(literal_column(str(OWN_NEWS))).subquery())
+_NEWEST_OWN = (select(func.max(_NEWEST_OWN_EVENTS.c.created_at)).scalar_subquery().label("newest_at"),
+               select(func.aggregate_strings(cast(_NEWEST_OWN_EVENTS.c.id, String), ","))
+               .scalar_subquery().label("own_ids"))
 _OWN_FEED_IN_TEAMS = _feed_rows(_OWN_PAGE.where(exists().where(
     _MEMBERS.c.user_id == _EVENTS.c.user_id, _MEMBERS.c.team_id.in_(_TEAM_IDS))))
 
@@ -265,14 +267,14 @@ def kudos_feed(user: User, team_ids: list[int] | None, memberships: int | None =
     else:
         scope = "all" if team_ids is None else ",".join(str(team_id) for team_id in sorted(team_ids))
         rest_of_key = f"feed|{scope}"
-        mode, key_start, cached, (newest_at, newest_id) = settings_and_cached(
+        mode, key_start, cached, (newest_at, own_ids) = settings_and_cached(
             rest_of_key, _NEWEST_OWN, {"viewer": user.id})
         if cached is None:
             events, _mode = _computed_feed(team_ids, memberships)
             board_cache.store({key_start + rest_of_key: [event.as_json() for event in events]})
         else:
             events = list(_cached_events(cached))
-            if _may_lack_own_news(events, newest_at, newest_id):
+            if _may_lack_own_news(events, newest_at, own_ids):
                 events = _with_own_events(events, user, team_ids)
     # Anonymous boards hide every trainee's name but the viewer's; the feed follows the same choice.
     return [FeedItem(event.kind, event.ref, event.text,
@@ -301,18 +303,21 @@ def _computed_feed(team_ids: list[int] | None, memberships: int | None) -> tuple
     return [_FeedEvent(*row[:-1]) for row in rows], rows[0].mode if rows else None
 
 
-def _may_lack_own_news(events: list[_FeedEvent], newest_at: datetime | None, newest_id: int | None) -> bool:
-    """Whether the viewer's newest event (read along with the cache) could be missing from a cached feed.
+def _may_lack_own_news(events: list[_FeedEvent], newest_at: datetime | None, own_ids: str | None) -> bool:
+    """Whether any of the viewer's newest events (read along with the cache) could be missing from a cached feed.
 
-    Not when they have none, when it is there (their older ones then are too, or too old for the feed),
-    or when it is older than every event of a full feed.
+    Not when they have none, when all of them are there, or when even the newest is older than every event
+    of a full feed (so none could make the cut). Events are compared by their moments, not by the order their
+    transactions committed in, so an event that committed after the feed was cached still shows at once.
     """
-    if newest_id is None or any(event.id == newest_id for event in events):
+    if not own_ids:
+        return False
+    known = {event.id for event in events}
+    if all(int(event_id) in known for event_id in own_ids.split(",")):
         return False
     if len(events) < FEED_SIZE:
         return True
-    oldest = events[-1]
-    return (_as_utc(newest_at), newest_id) > (_as_utc(oldest.created_at), oldest.id)
+    return _as_utc(newest_at) >= _as_utc(events[-1].created_at)
 
 
 def _as_utc(moment: datetime | None) -> datetime:

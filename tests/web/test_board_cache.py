@@ -415,7 +415,8 @@ def test_the_feed_page_shares_its_rendered_list_only_among_viewers_who_see_the_s
 
 def own_news_reads(statements: list[str]) -> int:
     """How many of the recorded statements read a viewer's own events to merge them into a cached feed."""
-    return sum(1 for statement in statements if "LIMIT 10" in statement and "kudos_events" in statement)
+    return sum(1 for statement in statements
+               if "LIMIT 10" in statement and "kudos_events" in statement and "display_name" in statement)
 
 
 def test_a_cached_feed_reads_the_viewers_own_events_only_when_their_newest_may_be_missing(app, trainees, unfed,
@@ -444,3 +445,17 @@ def test_a_cached_feed_reads_the_viewers_own_events_only_when_their_newest_may_b
             created_at=datetime(2020, 1, 1, tzinfo=timezone.utc))))
     statements.clear()
     assert ("Trainee 4", "late") not in feed_of(app, trainees[4]) and own_news_reads(statements) == 0
+
+
+def test_an_own_event_that_committed_after_the_feed_was_cached_shows_at_once(app, trainees, unfed):
+    """Two tabs: the event stamped earlier commits later, after a feed holding the newer one was cached."""
+    post(app, trainees[0], "first")
+    post(app, trainees[3], "newer")
+    assert feed_of(app, trainees[3]) == [("Trainee 3", "newer"), ("Trainee 0", "first")]
+    unfed()
+    post(app, trainees[3], "older")
+    with app.app_context():
+        stamped = db.session.scalar(select(KudosEvent.created_at).where(KudosEvent.ref == "newer"))
+        write(lambda: db.session.execute(update(KudosEvent).where(KudosEvent.ref == "older").values(
+            created_at=stamped - timedelta(seconds=1))))
+    assert feed_of(app, trainees[3]) == [("Trainee 3", "newer"), ("Trainee 0", "first"), ("Trainee 3", "older")]

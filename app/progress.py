@@ -18,6 +18,7 @@ from . import board_cache
 from .boards import known_mode, mode_now, settings_and_cached
 from .catalogue import AttemptSummary, my_attempts
 from .database import write
+from .direct_sql import DirectStatement
 from .engine.badges import Requirement
 from .engine.levels import LevelProgress
 from .engine.model import Badge, Scenario
@@ -159,13 +160,15 @@ _NEWEST_ROWS = (select(_LEDGER.c.id, _LEDGER.c.amount, _LEDGER.c.reason, _LEDGER
                 .where(_LEDGER.c.user_id == bindparam("user_id"))
                 .order_by(_LEDGER.c.id.desc()).limit(_HISTORY_ROWS))
 _ROWS_BEFORE = _NEWEST_ROWS.where(_LEDGER.c.id < bindparam("before"))
+# Run on the DBAPI cursor: a trainee opens their history often, and these are its only statements.
+_NEWEST_ROWS_DIRECT, _ROWS_BEFORE_DIRECT = DirectStatement(lambda: _NEWEST_ROWS), DirectStatement(lambda: _ROWS_BEFORE)
 
 
 def points_history(user: User, before: int | None = None) -> HistoryPage:
     """One page of the trainee's ledger rows, newest first, paged by row id; the total is the user's own."""
-    statement, values = (_NEWEST_ROWS, {"user_id": user.id}) if before is None \
-        else (_ROWS_BEFORE, {"user_id": user.id, "before": before})
-    rows = [LedgerRow(*row) for row in db.session.connection().execute(statement, values)]
+    statement, values = (_NEWEST_ROWS_DIRECT, {"user_id": user.id}) if before is None \
+        else (_ROWS_BEFORE_DIRECT, {"user_id": user.id, "before": before})
+    rows = [LedgerRow(*row) for row in statement.all(db.session.connection(), values)]
     more = len(rows) > HISTORY_PAGE
     rows = rows[:HISTORY_PAGE]
     return HistoryPage(rows, int(user.points_total or 0), rows[-1].id if more else None)

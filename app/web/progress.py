@@ -27,8 +27,17 @@ def init_app(app: Flask) -> None:
     """Register the progress pages; the boards and the feed read a trainee's teams with the signed-in user."""
     app.register_blueprint(bp)
     app.jinja_env.globals["board_rows"] = board_rows
+    app.jinja_env.globals["ledger_rows"] = ledger_rows
     for endpoint in ("progress.leaderboards", "progress.feed"):
         read_with_user(app, endpoint, teams.signed_in_with_teams)
+
+
+def ledger_rows(entries: list[progress.LedgerRow]) -> Markup:
+    """The points history's table rows (when, why, how many), reasons escaped; built here as `board_rows` is."""
+    return Markup("\n".join(  # noqa: S704 - the reason is escaped; moments and amounts are formatted numbers
+        f'<tr data-testid="ledger-row"><td>{entry.created_at.strftime("%Y-%m-%d %H:%M")}</td>'
+        f'<td>{escape(entry.reason)}</td><td class="{"gain" if entry.amount > 0 else "loss"}">{entry.amount:+d}</td></tr>'
+        for entry in entries))
 
 
 def board_rows(rows: list[boards.Row]) -> Markup:

@@ -361,3 +361,14 @@ def test_board_rows_escape_names_mark_the_viewer_and_hide_anonymous_ones(app: Fl
                      "<td>&lt;b&gt;Ayşe&lt;/b&gt; &amp; co</td><td>40</td></tr>")
     assert "data-user" not in anonymous and "<td>Anonymous trainee</td><td>30</td>" in anonymous
     assert mine.startswith('<tr class="me"') and "<strong>Mehmet</strong> (you)" in mine
+
+
+def test_ledger_rows_escape_reasons_and_sign_amounts(app: Flask) -> None:
+    moment = datetime(2026, 3, 2, 9, 5, tzinfo=timezone.utc)
+    entries = [progress.LedgerRow(2, 15, "Improved best result: <i>Refund</i> & more", moment),
+               progress.LedgerRow(1, -3, "Grade lowered", moment)]
+    with app.test_request_context():
+        gain, loss = str(progress_views.ledger_rows(entries)).split("\n")
+    assert gain == ('<tr data-testid="ledger-row"><td>2026-03-02 09:05</td>'
+                    '<td>Improved best result: &lt;i&gt;Refund&lt;/i&gt; &amp; more</td><td class="gain">+15</td></tr>')
+    assert loss.endswith('<td>Grade lowered</td><td class="loss">-3</td></tr>')

@@ -8,3 +8,8 @@ from datetime import datetime, timezone
 def now() -> datetime:
     """The current time, timezone-aware in UTC (tests monkeypatch this function)."""
     return datetime.now(timezone.utc)
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored moment with its time zone: SQLite hands back naive datetimes, and every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, delete, or_, update
 
+from .clock import aware
 from .database import upsert_insert, write
 from .extensions import db
 from .models.users import LoginThrottle
@@ -37,13 +38,6 @@ def client_key(address: str | None) -> str:
     return "ip:" + (address or "unknown")[:100]
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
 def reserve(limits: Limits, moment: datetime, seconds: int) -> None:
     """Count this attempt against each key before the password is checked; Throttled when a key is used up.
 
@@ -68,7 +62,7 @@ def reserve(limits: Limits, moment: datetime, seconds: int) -> None:
                 })
                 .returning(LoginThrottle.failures, LoginThrottle.locked_until)
             ).one()
-            locked_until = _aware(row.locked_until)
+            locked_until = None if row.locked_until is None else aware(row.locked_until)
             if locked_until is None and row.failures > limit:
                 # More attempts in flight than the limit allows: lock now.
                 locked_until = moment + window

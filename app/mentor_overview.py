@@ -9,13 +9,13 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from .charts import LineChart, percent_chart
+from .clock import aware
 from .content_sync import stored_scenario
 from .extensions import db
 from .game_rules import day_of
 from .mentoring import NotFound, Person, my_trainees, may_see_trainee, trainee_ids
 from .models import Attempt, AttemptStep, RetryRequest, Review, User
 from .models.play import ACTIVE, FINISHED
-from .review_queue import aware
 from .reviews import RetryView, open_retry_requests, rubric_for
 
 TOP_MISTAKES = 3

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import AbstractSet, Any, Mapping
 
@@ -17,6 +17,7 @@ from sqlalchemy import String, bindparam, cast, exists, func, literal_column, se
 from . import board_cache
 from .boards import known_mode, mode_now, settings_and_cached
 from .catalogue import AttemptSummary, my_attempts
+from .clock import aware
 from .database import write
 from .direct_sql import DirectStatement
 from .engine.badges import Requirement
@@ -218,13 +219,12 @@ _BIG_TEAMS_FEED = _feed_rows(_BIG_TEAMS_PAGE)
 _SMALL_TEAMS_FEED = _feed_rows(_SMALL_TEAMS_PAGE)
 # The viewer's newest events, by the author index: a cached feed shows their news at once all the same.
 OWN_NEWS = 10
-_OWN_PAGE = (_EVENT_IDS.where(_EVENTS.c.user_id == bindparam("viewer"), _SHOWN_AUTHOR)
-             .limit(literal_column(str(OWN_NEWS))))
+_VIEWERS_NEWEST = _EVENT_IDS.where(_EVENTS.c.user_id == bindparam("viewer")).limit(literal_column(str(OWN_NEWS)))
+_OWN_PAGE = _VIEWERS_NEWEST.where(_SHOWN_AUTHOR)
 _OWN_FEED = _feed_rows(_OWN_PAGE)
-# The viewer's newest events (as many as a cached feed merges), read with the cached feed: the moment of the
-# newest, and all their ids, tell whether any may be missing from it.
-_NEWEST_OWN_EVENTS = (select(_EVENTS.c.id, _EVENTS.c.created_at).where(_EVENTS.c.user_id == bindparam("viewer"))
-                      .order_by(*_NEWEST_FIRST).limit(literal_column(str(OWN_NEWS))).subquery())
+# The same events read with the cached feed: the moment of the newest, and all their ids, tell whether any may be
+# missing from it.
+_NEWEST_OWN_EVENTS = _VIEWERS_NEWEST.add_columns(_EVENTS.c.created_at).subquery()
 _NEWEST_OWN = (select(func.max(_NEWEST_OWN_EVENTS.c.created_at)).scalar_subquery().label("newest_at"),
                select(func.aggregate_strings(cast(_NEWEST_OWN_EVENTS.c.id, String), ","))
                .scalar_subquery().label("own_ids"))
@@ -306,7 +306,7 @@ def _computed_feed(team_ids: list[int] | None, memberships: int | None) -> tuple
     return [_FeedEvent(*row[:-1]) for row in rows], rows[0].mode if rows else None
 
 
-def _may_lack_own_news(events: list[_FeedEvent], newest_at: datetime | None, own_ids: str | None) -> bool:
+def _may_lack_own_news(events: list[_FeedEvent], newest_at: datetime, own_ids: str | None) -> bool:
     """Whether any of the viewer's newest events (read along with the cache) could be missing from a cached feed.
 
     Not when they have none, when all of them are there, or when even the newest is older than every event
@@ -320,14 +320,7 @@ def _may_lack_own_news(events: list[_FeedEvent], newest_at: datetime | None, own
         return False
     if len(events) < FEED_SIZE:
         return True
-    return _as_utc(newest_at) >= _as_utc(events[-1].created_at)
-
-
-def _as_utc(moment: datetime | None) -> datetime:
-    """A stored moment with its time zone (SQLite hands moments back without one; they are UTC)."""
-    if moment is None:
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return aware(newest_at) >= aware(events[-1].created_at)
 
 
 def _with_own_events(events: list[_FeedEvent], user: User, team_ids: list[int] | None) -> list[_FeedEvent]:

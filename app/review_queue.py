@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, delete, exists, func, or_, select
 
 from . import clock
+from .clock import aware
 from .database import upsert_insert, write
 from .extensions import db
 from .mentoring import NotFound, Person, record, trainee_ids, visible_attempt
@@ -51,11 +52,6 @@ class QueueItem:
     done_at: datetime
     has_reply: bool
     claim: ClaimView | None
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _claim_minutes() -> int:

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import clock
+from .clock import aware
 from .content_sync import stored_content, stored_scenario
 from .database import upsert_insert, write
 from .engine.model import RubricItem, Scenario, Skill
@@ -25,7 +26,7 @@ from .models import (Attempt, AttemptStep, ContentVersion, RetryRequest, Review,
                      TurnComment, User)
 from .models.play import ACTIVE
 from .points import award
-from .review_queue import aware, claim_holder
+from .review_queue import claim_holder
 from .rewards import award_due_badges, post_kudos, well_graded_count
 from .signed_in import RETRIES, REVIEWS, note_changed, stored_count
 

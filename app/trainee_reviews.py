@@ -11,7 +11,7 @@ from . import clock
 from .database import write
 from .extensions import db
 from .models import Attempt, Review
-from .review_queue import aware
+from .clock import aware
 from .reviews import Invalid, NotFound, Refused, Transcript, load_transcript
 from .signed_in import REVIEWS, note_changed
 
